@@ -1,0 +1,11 @@
+//! nbguard keeps credentials and personal data out of git history, with Jupyter notebooks as
+//! first-class citizens.
+//!
+//! The modules are the stages of one pipeline: `source` (where bytes come from) → `notebook`
+//! (decoded text with a line map) → `diff` (which lines are new) → `rules` (matching) →
+//! `suppress` (ignore comments, allowlists, baseline) → `finding` → `report` (text, JSON, SARIF).
+//! `commands` wires the stages together for each subcommand; `main.rs` is glue.
+
+pub mod finding;
+pub mod rules;
+pub mod source;

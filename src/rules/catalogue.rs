@@ -1,0 +1,224 @@
+//! The rule catalogue as data: the TOML schema of `config/rules/*.toml` (and of custom rules in a
+//! config file), and its compilation into matchers. Rule files are embedded in the binary at build
+//! time so that a hook never depends on files next to it.
+//!
+//! Matching itself lives in `rules::engine`; validators in `rules::validate`.
+
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::finding::Severity;
+
+/// The built-in rule files, embedded at build time (see `build.rs`).
+pub(crate) const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// One `config/rules/*.toml` file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RawRule>,
+}
+
+/// A rule as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// Stable forever: `kind.provider.what`.
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub severity: Severity,
+    /// Case-insensitive literals; the regex only runs on text containing one of them. Empty means
+    /// the rule runs everywhere (keep such rules cheap).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    pub regex: String,
+    /// Which capture group is the secret: a name or a number. Default: the group named `secret`,
+    /// else group 1 when there is one, else the whole match.
+    #[serde(default)]
+    pub secret_group: Option<SecretGroup>,
+    /// Minimum Shannon entropy (bits per character) of the secret.
+    #[serde(default)]
+    pub entropy: Option<f64>,
+    /// A named validator, see `rules::validate`.
+    #[serde(default)]
+    pub validator: Option<String>,
+    /// Regexes over the secret that mean "not a secret" for this rule.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// A regex that must match within `lines` lines of the finding (e.g. "aws" near a 40-char
+    /// secret key).
+    #[serde(default)]
+    pub context: Option<RawContext>,
+    /// Whether the generic placeholder filter applies (default: yes).
+    #[serde(default = "yes")]
+    pub placeholder_check: bool,
+    /// One line telling a person how to fix it.
+    #[serde(default)]
+    pub fix: String,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SecretGroup {
+    Index(usize),
+    Name(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContext {
+    pub regex: String,
+    #[serde(default = "three")]
+    pub lines: usize,
+}
+
+fn three() -> usize {
+    3
+}
+
+/// Why a rule could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("rule file {file}: {source}")]
+    Toml {
+        file: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("rule {id}: invalid {what} regex: {source}")]
+    Regex {
+        id: String,
+        what: &'static str,
+        #[source]
+        source: regex::Error,
+    },
+    #[error("rule {id}: {message}")]
+    Invalid { id: String, message: String },
+    #[error("rule id {0} is defined twice")]
+    Duplicate(String),
+}
+
+/// A rule ready to run.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub keywords: Vec<String>,
+    pub regex: Regex,
+    pub secret_group: usize,
+    pub entropy: Option<f64>,
+    pub validator: Option<crate::rules::validate::Validator>,
+    pub allow: Vec<Regex>,
+    pub context: Option<(Regex, usize)>,
+    pub placeholder_check: bool,
+    pub fix: String,
+    pub examples: Vec<String>,
+    pub negative_examples: Vec<String>,
+}
+
+impl RawRule {
+    pub fn compile(&self) -> Result<Rule, CatalogueError> {
+        let id = self.id.clone();
+        let bad = |message: String| CatalogueError::Invalid {
+            id: id.clone(),
+            message,
+        };
+        if !self
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+            || self.id.split('.').count() < 2
+        {
+            return Err(bad("ids look like `kind.provider.what`, in lowercase".into()));
+        }
+        let regex = compile_regex(&self.id, "match", &self.regex)?;
+        let secret_group = match &self.secret_group {
+            Some(SecretGroup::Index(i)) if *i < regex.captures_len() => *i,
+            Some(SecretGroup::Index(i)) => return Err(bad(format!("no capture group {i}"))),
+            Some(SecretGroup::Name(n)) => regex
+                .capture_names()
+                .position(|c| c == Some(n.as_str()))
+                .ok_or_else(|| bad(format!("no capture group named {n}")))?,
+            None => regex
+                .capture_names()
+                .position(|c| c == Some("secret"))
+                .unwrap_or(if regex.captures_len() > 1 { 1 } else { 0 }),
+        };
+        let validator = match &self.validator {
+            None => None,
+            Some(name) => Some(
+                name.parse::<crate::rules::validate::Validator>()
+                    .map_err(|e| bad(e))?,
+            ),
+        };
+        let allow = self
+            .allow
+            .iter()
+            .map(|a| compile_regex(&self.id, "allow", a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let context = match &self.context {
+            None => None,
+            Some(c) => Some((compile_regex(&self.id, "context", &c.regex)?, c.lines)),
+        };
+        Ok(Rule {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            severity: self.severity,
+            keywords: self.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
+            regex,
+            secret_group,
+            entropy: self.entropy,
+            validator,
+            allow,
+            context,
+            placeholder_check: self.placeholder_check,
+            fix: self.fix.clone(),
+            examples: self.examples.clone(),
+            negative_examples: self.negative_examples.clone(),
+        })
+    }
+}
+
+fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, CatalogueError> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 24)
+        .build()
+        .map_err(|source| CatalogueError::Regex {
+            id: id.to_string(),
+            what,
+            source,
+        })
+}
+
+/// Parses one rule file.
+pub fn parse_rule_file(name: &str, text: &str) -> Result<Vec<RawRule>, CatalogueError> {
+    toml::from_str::<RuleFile>(text)
+        .map(|f| f.rules)
+        .map_err(|source| CatalogueError::Toml {
+            file: name.to_string(),
+            source,
+        })
+}
+
+/// The built-in catalogue, uncompiled.
+pub fn builtin_raw() -> Result<Vec<RawRule>, CatalogueError> {
+    let mut out = Vec::new();
+    for (name, text) in BUILTIN {
+        out.extend(parse_rule_file(name, text)?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,5 @@
+//! The rule catalogue and its matchers: a cheap literal prefilter, then each rule's regex, then
+//! entropy, placeholder and checksum filters.
+
+pub mod catalogue;
+pub mod validate;

@@ -1,0 +1,71 @@
+//! Where bytes come from: the working tree, the index, commit ranges, full history and a
+//! pre-receive push. Every source produces [`Item`]s (a path, the new content, the old content
+//! when there is one, and where it came from); the scanning stages never see a gix type.
+//!
+//! Only this module names gix types. It decides *what* to scan, never *how*.
+
+pub mod worktree;
+
+use std::fmt;
+
+/// One piece of content to scan.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Path as the user should see it: relative to the repository root (or as given on the
+    /// command line), with `/` separators.
+    pub path: String,
+    /// The content being added.
+    pub new: Vec<u8>,
+    /// The content this one replaces, when there is one (the `HEAD` version for pre-commit, the
+    /// parent's version for a commit). `None` means "everything is new".
+    pub old: Option<Vec<u8>>,
+    pub provenance: Provenance,
+}
+
+/// Where an item's content came from; carried through to every finding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Provenance {
+    /// A file on disk.
+    #[default]
+    WorkTree,
+    /// The index (what `git commit` is about to record).
+    Staged,
+    /// A blob of a commit.
+    Commit(CommitInfo),
+}
+
+/// Enough about a commit for a person to find it again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CommitInfo {
+    /// Full hex id.
+    pub id: String,
+    pub author: String,
+    pub email: String,
+    /// Seconds since the Unix epoch (author time).
+    pub time: i64,
+    pub summary: String,
+    /// The ref through which this commit arrived (pre-receive, pre-push), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+impl CommitInfo {
+    pub fn short_id(&self) -> &str {
+        &self.id[..self.id.len().min(10)]
+    }
+}
+
+/// Something a source noticed and the user should hear about, without it being a finding:
+/// a skipped submodule, a missing object, an unreadable file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Notice {
+    pub path: String,
+    pub kind: crate::finding::DiagnosticKind,
+    pub message: String,
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}

@@ -1,0 +1,1 @@
+//! Files on disk: the paths named on the command line, walked with `.gitignore` respected.
