@@ -19,6 +19,8 @@ pub struct Item {
     /// The content this one replaces, when there is one (the `HEAD` version for pre-commit, the
     /// parent's version for a commit). `None` means "everything is new".
     pub old: Option<Vec<u8>>,
+    /// The blob id of `new` when it came from git (hex), so that callers can cache by content.
+    pub blob: Option<String>,
     pub provenance: Provenance,
 }
 
