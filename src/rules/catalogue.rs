@@ -142,7 +142,9 @@ impl RawRule {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
             || self.id.split('.').count() < 2
         {
-            return Err(bad("ids look like `kind.provider.what`, in lowercase".into()));
+            return Err(bad(
+                "ids look like `kind.provider.what`, in lowercase".into()
+            ));
         }
         let regex = compile_regex(&self.id, "match", &self.regex)?;
         let secret_group = match &self.secret_group {
@@ -178,7 +180,11 @@ impl RawRule {
             title: self.title.clone(),
             description: self.description.clone(),
             severity: self.severity,
-            keywords: self.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
+            keywords: self
+                .keywords
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .collect(),
             regex,
             secret_group,
             entropy: self.entropy,

@@ -1,0 +1,246 @@
+//! Decoded text with a map back to the raw file: every segment the scanner sees is built here,
+//! whether it is a JSON string from a notebook (escapes resolved, ANSI colour codes removed) or a
+//! plain file taken as it is.
+
+/// Decoded text plus sync points `(decoded offset, raw offset)`: between two points, decoded and
+/// raw bytes advance together, so any decoded offset maps to an exact raw offset.
+#[derive(Debug, Clone, Default)]
+pub struct MappedText {
+    pub text: String,
+    points: Vec<(u32, u32)>,
+}
+
+impl MappedText {
+    /// Text that is its own raw form, starting at `raw_offset` in the file.
+    pub fn verbatim(text: String, raw_offset: usize) -> Self {
+        MappedText {
+            text,
+            points: vec![(0, raw_offset as u32)],
+        }
+    }
+
+    /// The raw byte offset of decoded byte offset `pos`.
+    pub fn raw_offset(&self, pos: usize) -> usize {
+        let pos = pos as u32;
+        let i = self.points.partition_point(|&(d, _)| d <= pos);
+        match i {
+            0 => self.points.first().map_or(pos, |p| p.1) as usize,
+            _ => {
+                let (d, r) = self.points[i - 1];
+                (r + (pos - d)) as usize
+            }
+        }
+    }
+
+    fn sync(&mut self, raw: usize) {
+        let d = self.text.len() as u32;
+        let r = raw as u32;
+        if let Some(last) = self.points.last_mut() {
+            if last.0 == d {
+                last.1 = r;
+                return;
+            }
+            if r.wrapping_sub(last.1) == d - last.0 {
+                return;
+            }
+        }
+        self.points.push((d, r));
+    }
+
+    /// Appends the decoded content of one JSON string token. `token` is the raw token including
+    /// its quotes and `raw_offset` is where it starts in the file. With `strip_ansi`, terminal
+    /// colour sequences (which tracebacks are full of) are dropped.
+    pub fn push_json_string(&mut self, token: &str, raw_offset: usize, strip_ansi: bool) {
+        let bytes = token.as_bytes();
+        let (start, end) = if bytes.len() >= 2 && bytes[0] == b'"' && bytes[bytes.len() - 1] == b'"'
+        {
+            (1, bytes.len() - 1)
+        } else {
+            (0, bytes.len())
+        };
+        self.decode_string_body(&token[start..end], raw_offset + start, strip_ansi);
+    }
+
+    fn decode_string_body(&mut self, body: &str, raw_base: usize, strip_ansi: bool) {
+        self.sync(raw_base);
+        let b = body.as_bytes();
+        let mut i = 0;
+        let mut run_start = 0;
+        let mut in_ansi = false;
+        while i < b.len() {
+            if b[i] != b'\\' && !in_ansi {
+                i += 1;
+                continue;
+            }
+            if in_ansi && b[i] != b'\\' {
+                // Inside a CSI sequence: parameters until a final byte in 0x40..=0x7e.
+                let c = b[i];
+                i += 1;
+                if (0x40..=0x7e).contains(&c) && c != b'[' {
+                    in_ansi = false;
+                    run_start = i;
+                    self.sync(raw_base + i);
+                }
+                continue;
+            }
+            if !in_ansi {
+                self.text.push_str(&body[run_start..i]);
+            }
+            let esc_start = i;
+            let (ch, len) = decode_escape(b, i);
+            i += len;
+            match ch {
+                Some('\u{1b}') if strip_ansi => {
+                    in_ansi = i < b.len() && b[i] == b'[';
+                    if in_ansi {
+                        i += 1;
+                    }
+                }
+                Some(c) if !in_ansi => self.text.push(c),
+                Some(_) => {}
+                None => self.text.push_str(&body[esc_start..i]),
+            }
+            run_start = i;
+            if !in_ansi {
+                self.sync(raw_base + i);
+            }
+        }
+        if !in_ansi {
+            self.text.push_str(&body[run_start..]);
+        }
+    }
+
+    /// Appends raw JSON text (an object or array) with every string in it decoded in place and
+    /// everything else kept as written.
+    pub fn push_json_text(&mut self, raw: &str, raw_offset: usize) {
+        let b = raw.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let next = memchr::memchr(b'"', &b[i..]).map_or(b.len(), |p| i + p);
+            self.sync(raw_offset + i);
+            self.text.push_str(&raw[i..next]);
+            if next >= b.len() {
+                break;
+            }
+            let end = string_end(b, next);
+            self.text.push('"');
+            self.decode_string_body(
+                &raw[next + 1..end.saturating_sub(1).max(next + 1)],
+                raw_offset + next + 1,
+                false,
+            );
+            if end > next + 1 {
+                self.sync(raw_offset + end - 1);
+                self.text.push('"');
+            }
+            i = end;
+        }
+    }
+
+    /// Appends a separator (a newline between list elements that lack one) that has no raw form.
+    pub fn push_synthetic(&mut self, s: &str, raw_offset: usize) {
+        self.sync(raw_offset);
+        self.text.push_str(s);
+    }
+}
+
+/// Index one past the closing quote of the string starting at `start`.
+fn string_end(b: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+/// Decodes the escape at `b[i]` (a backslash). Returns the character (None when malformed) and
+/// the number of raw bytes consumed.
+fn decode_escape(b: &[u8], i: usize) -> (Option<char>, usize) {
+    let Some(&c) = b.get(i + 1) else {
+        return (None, 1);
+    };
+    let simple = match c {
+        b'"' => Some('"'),
+        b'\\' => Some('\\'),
+        b'/' => Some('/'),
+        b'b' => Some('\u{8}'),
+        b'f' => Some('\u{c}'),
+        b'n' => Some('\n'),
+        b'r' => Some('\r'),
+        b't' => Some('\t'),
+        b'u' => None,
+        _ => return (None, 2),
+    };
+    if let Some(ch) = simple {
+        return (Some(ch), 2);
+    }
+    let Some(hi) = hex4(b, i + 2) else {
+        return (None, 2);
+    };
+    if (0xD800..0xDC00).contains(&hi) && b.get(i + 6) == Some(&b'\\') && b.get(i + 7) == Some(&b'u')
+    {
+        if let Some(lo) = hex4(b, i + 8) {
+            if (0xDC00..0xE000).contains(&lo) {
+                let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                return (char::from_u32(cp), 12);
+            }
+        }
+    }
+    (Some(char::from_u32(hi).unwrap_or('\u{fffd}')), 6)
+}
+
+fn hex4(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 4)?;
+    let s = std::str::from_utf8(s).ok()?;
+    u32::from_str_radix(s, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_are_decoded_and_offsets_stay_exact() {
+        let raw = r#""a\"b\u0041KIA""#;
+        let mut m = MappedText::default();
+        m.push_json_string(raw, 10, false);
+        assert_eq!(m.text, "a\"bAKIA");
+        // 'A' of AKIA is decoded offset 3; raw: quote at 10, a=11, \"=12..13, b=14, \u0041=15..20
+        assert_eq!(m.raw_offset(3), 15);
+        assert_eq!(m.raw_offset(4), 21);
+        assert_eq!(m.raw_offset(0), 11);
+    }
+
+    #[test]
+    fn ansi_sequences_are_removed() {
+        let raw = r#""\u001b[0;31mKeyError\u001b[0m: 'x'""#;
+        let mut m = MappedText::default();
+        m.push_json_string(raw, 0, true);
+        assert_eq!(m.text, "KeyError: 'x'");
+        assert_eq!(&raw[m.raw_offset(0)..m.raw_offset(0) + 8], "KeyError");
+        let colon = m.text.find(':').unwrap();
+        assert_eq!(&raw[m.raw_offset(colon)..m.raw_offset(colon) + 1], ":");
+    }
+
+    #[test]
+    fn surrogate_pairs_decode_to_one_char() {
+        let mut m = MappedText::default();
+        m.push_json_string(r#""\ud83d\ude00x""#, 0, false);
+        assert_eq!(m.text, "😀x");
+        assert_eq!(m.raw_offset("😀".len()), 13);
+    }
+
+    #[test]
+    fn json_text_keeps_structure_and_decodes_strings() {
+        let raw = r#"{"k": "v\u0041", "n": 1}"#;
+        let mut m = MappedText::default();
+        m.push_json_text(raw, 100);
+        assert_eq!(m.text, r#"{"k": "vA", "n": 1}"#);
+        let n = m.text.find("\"n\"").unwrap();
+        assert_eq!(m.raw_offset(n), 100 + raw.find("\"n\"").unwrap());
+    }
+}
