@@ -23,6 +23,7 @@ fn main() {
         ));
     }
     out.push_str("]\n");
-    let dest = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_rules.rs");
+    let dest =
+        Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_rules.rs");
     fs::write(dest, out).expect("OUT_DIR is writable");
 }

@@ -6,7 +6,14 @@
 //! `suppress` (ignore comments, allowlists, baseline) → `finding` → `report` (text, JSON, SARIF).
 //! `commands` wires the stages together for each subcommand; `main.rs` is glue.
 
+pub mod commands;
+pub mod config;
+pub mod diff;
 pub mod finding;
 pub mod notebook;
+pub mod report;
 pub mod rules;
+pub mod scanner;
 pub mod source;
+pub mod suppress;
+pub mod threshold;

@@ -1,1 +1,300 @@
-fn main() {}
+//! The `nbguard` binary: parses the command line, resolves configuration, runs a command, writes
+//! its report and maps the outcome to an exit code (0 clean, 1 blocked by findings, 2 nbguard
+//! itself failed). Everything else lives in the library.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use nbguard::config::{self, Settings};
+use nbguard::report::{self, Format, Report};
+use nbguard::scanner::Scanner;
+use nbguard::suppress::Baseline;
+
+#[derive(Parser)]
+#[command(
+    name = "nbguard",
+    version,
+    about = "Keeps credentials and personal data out of git history, notebooks first."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan files and directories (everything in them).
+    Scan(ScanArgs),
+    /// List or check the rule catalogue.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// Show every rule with its id and severity.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every rule's examples through the whole notebook pipeline.
+    Check,
+}
+
+/// Options every scanning command takes.
+#[derive(Args, Clone, Default)]
+struct Common {
+    /// Extra config file (overrides the user config and the repository's .nbguard.toml).
+    #[arg(long, env = "NBGUARD_CONFIG")]
+    config: Vec<PathBuf>,
+    /// Ignore the user config and the repository's .nbguard.toml.
+    #[arg(long)]
+    no_config: bool,
+}
+
+#[derive(Args, Clone, Default)]
+struct Output {
+    /// text, json or sarif.
+    #[arg(long, short = 'f')]
+    format: Option<String>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Print secrets in full (they are masked otherwise).
+    #[arg(long)]
+    reveal: bool,
+    /// Also list suppressed findings.
+    #[arg(long)]
+    show_suppressed: bool,
+    /// When findings block, e.g. 'critical>0 or high>3' (default: any critical or high).
+    #[arg(long, env = "NBGUARD_FAIL_ON")]
+    fail_on: Option<String>,
+    /// Accept the findings listed in this baseline file.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Write the findings of this run to a baseline file.
+    #[arg(long)]
+    write_baseline: Option<PathBuf>,
+    /// Never use colour (NO_COLOR is honoured too).
+    #[arg(long)]
+    no_color: bool,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Files or directories (default: the current directory).
+    paths: Vec<PathBuf>,
+    /// Only scan .ipynb files.
+    #[arg(long)]
+    notebooks_only: bool,
+    /// Skip files larger than this many bytes.
+    #[arg(long)]
+    max_file_size: Option<u64>,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    out: Output,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("nbguard: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Scan(a) => scan(a),
+        Command::Rules { action, common } => rules(action, &common),
+    }
+}
+
+/// Finds the directory whose `.nbguard.toml` applies: the enclosing git work tree, else the
+/// directory itself.
+fn config_root(start: &Path) -> PathBuf {
+    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    let dir = if start.is_dir() {
+        start.clone()
+    } else {
+        start
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or(start.clone())
+    };
+    let mut cur = Some(dir.as_path());
+    while let Some(d) = cur {
+        if d.join(".git").exists() {
+            return d.to_path_buf();
+        }
+        cur = d.parent();
+    }
+    dir
+}
+
+fn settings(root: Option<&Path>, common: &Common) -> Result<Settings> {
+    let layers = if common.no_config {
+        common
+            .config
+            .iter()
+            .map(|p| Ok((p.clone(), config::load_file(p)?)))
+            .collect::<Result<Vec<_>, config::ConfigError>>()?
+    } else {
+        config::discover(root, &common.config)?
+    };
+    Ok(config::resolve(&layers)?)
+}
+
+fn scanner(s: &Settings, out: &Output) -> Result<Scanner> {
+    let path = out.baseline.clone().or_else(|| s.baseline.clone());
+    let baseline = match path {
+        Some(p) => Some(Baseline::load(&p)?),
+        None => None,
+    };
+    Ok(Scanner::new(s, baseline)?)
+}
+
+fn scan(a: ScanArgs) -> Result<u8> {
+    let paths = if a.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        a.paths.clone()
+    };
+    let root = config_root(&paths[0]);
+    let mut s = settings(Some(&root), &a.common)?;
+    if a.notebooks_only {
+        s.notebooks_only = true;
+    }
+    if let Some(m) = a.max_file_size {
+        s.max_file_size = m;
+    }
+    let scanner = scanner(&s, &a.out)?;
+    let report = nbguard::commands::scan::run(&scanner, &paths)?;
+    finish(report, &s, &a.out, report::Options::default(), false)
+}
+
+/// Sorts, judges against the threshold, writes the report and any baseline, and returns the
+/// exit code.
+fn finish(
+    mut report: Report,
+    s: &Settings,
+    out: &Output,
+    mut opts: report::Options,
+    to_stderr: bool,
+) -> Result<u8> {
+    report.sort();
+    let threshold = match &out.fail_on {
+        Some(t) => t
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--fail-on: {e}"))?,
+        None => s.fail_on.clone(),
+    };
+    report.blocked = threshold.blocks(&report.findings);
+    report.threshold = threshold.to_string();
+    let format: Format = match out.format.as_deref().or(s.format.as_deref()) {
+        Some(f) => f.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+        None => Format::Text,
+    };
+    opts.reveal = out.reveal;
+    opts.show_suppressed = out.show_suppressed;
+    let terminal = if to_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    opts.color = out.output.is_none()
+        && terminal
+        && !out.no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && s.color.unwrap_or(true);
+    if let Some(p) = &out.write_baseline {
+        Baseline::from_findings(report.findings.iter().filter(|f| {
+            f.suppressed.is_none()
+                || matches!(f.suppressed, Some(nbguard::finding::Suppression::Baseline))
+        }))
+        .write(p)?;
+    }
+    let mut buf = Vec::new();
+    match format {
+        Format::Text => report::write_text(&mut buf, &report, &opts)?,
+        Format::Json => report::write_json(&mut buf, &report, &opts)?,
+        Format::Sarif => report::write_sarif(&mut buf, &report, &opts)?,
+    }
+    match &out.output {
+        Some(p) => {
+            std::fs::write(p, &buf).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => {
+            let res = if to_stderr {
+                std::io::stderr().write_all(&buf)
+            } else {
+                std::io::stdout().write_all(&buf)
+            };
+            match res {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
+        }
+    }
+    Ok(if report.blocked { 1 } else { 0 })
+}
+
+fn rules(action: RulesAction, common: &Common) -> Result<u8> {
+    let cwd = std::env::current_dir()?;
+    let s = settings(Some(&config_root(&cwd)), common)?;
+    let scanner = Scanner::new(&s, None)?;
+    let stdout = &mut std::io::stdout();
+    match action {
+        RulesAction::List { json } => {
+            nbguard::commands::rules::write_list(stdout, &scanner, json)?;
+            Ok(0)
+        }
+        RulesAction::Check => {
+            let mut failures = Vec::new();
+            let mut examples = 0;
+            for rule in &scanner.catalogue().rules {
+                if rule.examples.is_empty() || rule.negative_examples.is_empty() {
+                    failures.push(format!(
+                        "{}: needs at least one example and one negative example",
+                        rule.id
+                    ));
+                }
+                examples += rule.examples.len() + rule.negative_examples.len();
+                for f in nbguard::commands::rules::check_rule(&scanner, rule) {
+                    failures.push(format!(
+                        "{} [{}] {}: {}",
+                        f.rule,
+                        f.placement,
+                        report::clean(&f.example),
+                        f.problem
+                    ));
+                }
+            }
+            for f in &failures {
+                println!("FAIL {f}");
+            }
+            println!(
+                "{} rules, {} examples, {} failures",
+                scanner.catalogue().rules.len(),
+                examples,
+                failures.len()
+            );
+            if failures.is_empty() {
+                Ok(0)
+            } else {
+                bail!("{} rule check failures", failures.len())
+            }
+        }
+    }
+}

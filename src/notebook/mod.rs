@@ -247,7 +247,13 @@ impl<'a> Builder<'a> {
         }
         let s = v.get().trim_start();
         if s.starts_with('"') || s.starts_with('[') {
+            let before = self.segments.len();
             self.text_segment(origin.clone(), v, false);
+            if (mime.contains("html") || mime.contains("xml")) && self.segments.len() > before {
+                if let Some(seg) = self.segments.last_mut() {
+                    seg.body.decode_html_entities();
+                }
+            }
         } else {
             self.json_segment(origin.clone(), v);
         }

@@ -137,11 +137,76 @@ impl MappedText {
         }
     }
 
+    /// Replaces HTML character references (`&amp;`, `&quot;`, `&#39;`, ...) by the characters they
+    /// stand for, keeping the map exact: HTML outputs (pandas tables) escape what they display.
+    pub fn decode_html_entities(&mut self) {
+        if !self.text.contains('&') {
+            return;
+        }
+        let old = std::mem::take(self);
+        let b = old.text.as_bytes();
+        let mut run = 0;
+        let mut i = 0;
+        while let Some(p) = memchr::memchr(b'&', &b[i..]) {
+            let at = i + p;
+            let Some((ch, len)) = html_entity(&old.text[at..]) else {
+                i = at + 1;
+                continue;
+            };
+            self.sync(old.raw_offset(run));
+            self.push_mapped_run(&old, run, at);
+            self.sync(old.raw_offset(at));
+            self.text.push(ch);
+            run = at + len;
+            i = run;
+            self.sync(old.raw_offset(run));
+        }
+        self.push_mapped_run(&old, run, old.text.len());
+    }
+
+    /// Copies `old.text[from..to]`, re-syncing wherever the old map had a sync point.
+    fn push_mapped_run(&mut self, old: &MappedText, from: usize, to: usize) {
+        let mut cur = from;
+        for &(d, _) in old
+            .points
+            .iter()
+            .filter(|(d, _)| (*d as usize) > from && (*d as usize) < to)
+        {
+            self.sync(old.raw_offset(cur));
+            self.text.push_str(&old.text[cur..d as usize]);
+            cur = d as usize;
+        }
+        self.sync(old.raw_offset(cur));
+        self.text.push_str(&old.text[cur..to]);
+    }
+
     /// Appends a separator (a newline between list elements that lack one) that has no raw form.
     pub fn push_synthetic(&mut self, s: &str, raw_offset: usize) {
         self.sync(raw_offset);
         self.text.push_str(s);
     }
+}
+
+fn html_entity(s: &str) -> Option<(char, usize)> {
+    const NAMED: &[(&str, char)] = &[
+        ("&amp;", '&'),
+        ("&lt;", '<'),
+        ("&gt;", '>'),
+        ("&quot;", '"'),
+        ("&apos;", '\''),
+        ("&nbsp;", ' '),
+        ("&#39;", '\''),
+        ("&#x27;", '\''),
+        ("&#34;", '"'),
+        ("&#x2F;", '/'),
+        ("&#47;", '/'),
+        ("&#61;", '='),
+        ("&#x3D;", '='),
+    ];
+    NAMED
+        .iter()
+        .find(|(n, _)| s.starts_with(n))
+        .map(|(n, c)| (*c, n.len()))
 }
 
 /// Index one past the closing quote of the string starting at `start`.
@@ -224,6 +289,19 @@ mod tests {
         assert_eq!(&raw[m.raw_offset(0)..m.raw_offset(0) + 8], "KeyError");
         let colon = m.text.find(':').unwrap();
         assert_eq!(&raw[m.raw_offset(colon)..m.raw_offset(colon) + 1], ":");
+    }
+
+    #[test]
+    fn html_entities_are_decoded_with_exact_offsets() {
+        let raw = r#""a&amp;sig=\u0041B&quot;""#;
+        let mut m = MappedText::default();
+        m.push_json_string(raw, 0, false);
+        m.decode_html_entities();
+        assert_eq!(m.text, "a&sig=AB\"");
+        let s = m.text.find("sig").unwrap();
+        assert_eq!(&raw[m.raw_offset(s)..m.raw_offset(s) + 3], "sig");
+        let b = m.text.find('B').unwrap();
+        assert_eq!(&raw[m.raw_offset(b)..m.raw_offset(b) + 1], "B");
     }
 
     #[test]

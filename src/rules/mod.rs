@@ -2,4 +2,9 @@
 //! entropy, placeholder and checksum filters.
 
 pub mod catalogue;
+pub mod engine;
+pub mod filters;
 pub mod validate;
+
+pub use catalogue::{CatalogueError, RawRule, Rule};
+pub use engine::{Catalogue, Match};

@@ -1,0 +1,176 @@
+//! Runs the catalogue over decoded text: one Aho-Corasick pass over every rule's keywords decides
+//! which rules can match at all, then only those rules' regexes run, and each candidate secret
+//! goes through the rule's filters (allow-list, placeholders, entropy, validator, context).
+//!
+//! Where the match sits (lines, cells) and whether it is new or suppressed is decided by callers.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::catalogue::{CatalogueError, Rule};
+use super::filters;
+
+/// The compiled catalogue.
+pub struct Catalogue {
+    pub rules: Vec<Rule>,
+    prefilter: AhoCorasick,
+    /// For each keyword pattern, the rules it enables.
+    keyword_rules: Vec<Vec<u32>>,
+    /// Rules without keywords: they run on every text.
+    always: Vec<u32>,
+}
+
+/// One accepted match of one rule in one text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub rule: usize,
+    /// Byte range of the whole match.
+    pub start: usize,
+    pub end: usize,
+    /// Byte range of the secret inside the text.
+    pub secret_start: usize,
+    pub secret_end: usize,
+}
+
+impl Catalogue {
+    pub fn new(rules: Vec<Rule>) -> Result<Self, CatalogueError> {
+        let mut seen = std::collections::HashSet::new();
+        for r in &rules {
+            if !seen.insert(r.id.as_str()) {
+                return Err(CatalogueError::Duplicate(r.id.clone()));
+            }
+        }
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
+        let mut always = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.keywords.is_empty() {
+                always.push(i as u32);
+            }
+            for k in &r.keywords {
+                match keywords.iter().position(|x| x == k) {
+                    Some(p) => keyword_rules[p].push(i as u32),
+                    None => {
+                        keywords.push(k.clone());
+                        keyword_rules.push(vec![i as u32]);
+                    }
+                }
+            }
+        }
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .map_err(|e| CatalogueError::Invalid {
+                id: "(keywords)".into(),
+                message: e.to_string(),
+            })?;
+        Ok(Catalogue {
+            rules,
+            prefilter,
+            keyword_rules,
+            always,
+        })
+    }
+
+    /// The rules whose keywords occur in `text`, plus the keyword-less ones.
+    fn candidates(&self, text: &str, hit: &mut Vec<bool>) -> Vec<u32> {
+        hit.clear();
+        hit.resize(self.rules.len(), false);
+        let mut out = self.always.clone();
+        for m in self.prefilter.find_overlapping_iter(text) {
+            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                if !hit[r as usize] {
+                    hit[r as usize] = true;
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Every accepted match in `text`, in rule order then position.
+    pub fn scan(&self, text: &str, out: &mut Vec<Match>) {
+        let mut hit = Vec::new();
+        for r in self.candidates(text, &mut hit) {
+            let rule = &self.rules[r as usize];
+            for caps in rule.regex.captures_iter(text) {
+                let whole = caps.get(0).expect("group 0 always participates");
+                let Some(secret) = caps.get(rule.secret_group).or(Some(whole)) else {
+                    continue;
+                };
+                if secret.as_str().is_empty()
+                    || !accept(rule, secret.as_str(), text, whole.start(), whole.end())
+                {
+                    continue;
+                }
+                out.push(Match {
+                    rule: r as usize,
+                    start: whole.start(),
+                    end: whole.end(),
+                    secret_start: secret.start(),
+                    secret_end: secret.end(),
+                });
+            }
+        }
+    }
+}
+
+fn accept(rule: &Rule, secret: &str, text: &str, start: usize, end: usize) -> bool {
+    if rule.allow.iter().any(|a| a.is_match(secret)) {
+        return false;
+    }
+    if rule.placeholder_check && filters::is_placeholder(secret) {
+        return false;
+    }
+    if let Some(min) = rule.entropy {
+        if filters::entropy(secret) < min {
+            return false;
+        }
+    }
+    if let Some(v) = rule.validator {
+        if !v.check(secret) {
+            return false;
+        }
+    }
+    if let Some((re, lines)) = &rule.context {
+        if !re.is_match(window(text, start, end, *lines)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The text from `lines` lines before `start` to `lines` lines after `end`.
+fn window(text: &str, start: usize, end: usize, lines: usize) -> &str {
+    let b = text.as_bytes();
+    let mut from = start;
+    for _ in 0..=lines {
+        match memchr::memrchr(b'\n', &b[..from]) {
+            Some(p) => from = p,
+            None => {
+                from = 0;
+                break;
+            }
+        }
+    }
+    let mut to = end;
+    for _ in 0..=lines {
+        match memchr::memchr(b'\n', &b[to.min(b.len())..]) {
+            Some(p) => to = to + p + 1,
+            None => {
+                to = b.len();
+                break;
+            }
+        }
+    }
+    let to = to.min(b.len());
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let mut to = to;
+    while !text.is_char_boundary(to) {
+        to += 1;
+    }
+    &text[from..to]
+}

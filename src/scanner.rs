@@ -1,0 +1,530 @@
+//! The scanning engine for one item: classify the bytes (too large, LFS pointer, binary,
+//! not UTF-8), decode them (notebook or plain text), find which lines are new when there is an old
+//! version, run the catalogue over every segment, and turn matches into located, fingerprinted,
+//! possibly suppressed findings. Sources decide what to scan; reports decide how to show it.
+
+use globset::{GlobMatcher, GlobSet};
+use std::collections::HashSet;
+
+use crate::config::Settings;
+use crate::diff::{self, NewLines};
+use crate::finding::{
+    self, Diagnostic, DiagnosticKind, Finding, NotebookLocation, Part, Severity, Suppression,
+};
+use crate::notebook::{self, Document, Segment};
+use crate::rules::{Catalogue, CatalogueError, Match, RawRule, Rule};
+use crate::source::{Item, Provenance};
+use crate::suppress::{self, Allowlist, AllowlistError, Baseline};
+
+/// Why a scanner could not be built from settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ScannerError {
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    #[error(transparent)]
+    Allowlist(#[from] AllowlistError),
+    #[error("invalid rule glob `{glob}`: {source}")]
+    Glob {
+        glob: String,
+        #[source]
+        source: globset::Error,
+    },
+}
+
+/// What scanning one item produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub struct Scanner {
+    catalogue: Catalogue,
+    severity: Vec<(GlobMatcher, Severity)>,
+    allow: Allowlist,
+    baseline: Option<Baseline>,
+    max_file_size: u64,
+    exclude: GlobSet,
+    notebooks_only: bool,
+}
+
+const LFS_MAGIC: &[u8] = b"version https://git-lfs.github.com/spec/";
+
+impl Scanner {
+    pub fn new(settings: &Settings, baseline: Option<Baseline>) -> Result<Self, ScannerError> {
+        Ok(Scanner {
+            catalogue: Catalogue::new(select_rules(settings)?)?,
+            severity: settings
+                .severity
+                .iter()
+                .map(|(g, s)| Ok((glob(g)?, *s)))
+                .collect::<Result<_, ScannerError>>()?,
+            allow: Allowlist::new(settings)?,
+            baseline,
+            max_file_size: settings.max_file_size,
+            exclude: suppress::globs(&settings.exclude)?,
+            notebooks_only: settings.notebooks_only,
+        })
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// Whether a path is in scope at all (not excluded, and a notebook when only notebooks are
+    /// wanted).
+    pub fn wants(&self, path: &str) -> bool {
+        !self.exclude.is_match(path) && (!self.notebooks_only || is_notebook(path))
+    }
+
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_size
+    }
+
+    /// Scans one item: everything in it, or only what it adds when it has an old version.
+    pub fn scan_item(&self, item: &Item) -> Outcome {
+        let mut out = Outcome::default();
+        let diag = |kind: DiagnosticKind, message: String| Diagnostic {
+            path: item.path.clone(),
+            kind,
+            message,
+            commit: commit_id(&item.provenance),
+        };
+        let Some(text) = self.classify(&item.path, &item.new, &mut out.diagnostics, &diag) else {
+            return out;
+        };
+        let doc = match build_document(&item.path, &text) {
+            Ok(d) => d,
+            Err((d, why)) => {
+                out.diagnostics
+                    .push(diag(DiagnosticKind::InvalidNotebook, why));
+                d
+            }
+        };
+        let old = item.old.as_deref().map(|o| {
+            let t = String::from_utf8_lossy(o);
+            build_document(&item.path, &t).unwrap_or_else(|(d, _)| d)
+        });
+        let fresh = old.as_ref().map(|o| diff::new_lines(o, &doc));
+        if fresh.as_ref().is_some_and(NewLines::is_empty) {
+            return out;
+        }
+        let mut findings = self.scan_document(item, &text, &doc, fresh.as_ref());
+        if let (Some(old), false) = (&old, findings.is_empty()) {
+            // A secret that the old version already had is not new, wherever it moved to.
+            let before: HashSet<String> = self
+                .scan_document(item, "", old, None)
+                .into_iter()
+                .map(|f| f.fingerprint)
+                .collect();
+            findings.retain(|f| !before.contains(&f.fingerprint));
+        }
+        out.findings = findings;
+        out
+    }
+
+    /// Returns the text to scan, or `None` (with a diagnostic) when the bytes are not scanned.
+    fn classify(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        diags: &mut Vec<Diagnostic>,
+        diag: &dyn Fn(DiagnosticKind, String) -> Diagnostic,
+    ) -> Option<String> {
+        if bytes.len() as u64 > self.max_file_size {
+            diags.push(diag(
+                DiagnosticKind::TooLarge,
+                format!(
+                    "{} bytes is over the {} byte limit (scan.max_file_size); not scanned",
+                    bytes.len(),
+                    self.max_file_size
+                ),
+            ));
+            return None;
+        }
+        if bytes.starts_with(LFS_MAGIC) && bytes.len() < 1024 {
+            diags.push(diag(
+                DiagnosticKind::LfsPointer,
+                "Git LFS pointer: the content is in LFS storage and was not scanned".into(),
+            ));
+            return None;
+        }
+        let head = &bytes[..bytes.len().min(8192)];
+        if memchr::memchr(0, head).is_some() {
+            diags.push(diag(
+                DiagnosticKind::Binary,
+                "binary file (NUL bytes); not scanned".into(),
+            ));
+            return None;
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Some(s.to_owned()),
+            Err(e) => {
+                let _ = path;
+                diags.push(diag(
+                    DiagnosticKind::NotUtf8,
+                    format!(
+                        "not valid UTF-8 (first bad byte at offset {}); scanned with invalid bytes replaced",
+                        e.valid_up_to()
+                    ),
+                ));
+                Some(String::from_utf8_lossy(bytes).into_owned())
+            }
+        }
+    }
+
+    /// Every finding in a document; with `fresh`, only those touching a new line.
+    fn scan_document(
+        &self,
+        item: &Item,
+        raw: &str,
+        doc: &Document,
+        fresh: Option<&NewLines>,
+    ) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let raw_lines = LineIndex::new(raw);
+        let mut matches = Vec::new();
+        for (si, seg) in doc.segments.iter().enumerate() {
+            matches.clear();
+            self.catalogue.scan(&seg.body.text, &mut matches);
+            if matches.is_empty() {
+                continue;
+            }
+            dedupe(&self.catalogue.rules, &mut matches);
+            let seg_lines = LineIndex::new(&seg.body.text);
+            let pii_counts = pii_counts(&self.catalogue.rules, seg, &matches);
+            for m in &matches {
+                let first = seg_lines.line_of(m.start);
+                let last = seg_lines.line_of(m.end.saturating_sub(1).max(m.start));
+                if let Some(f) = fresh {
+                    if !f.any_new(si, first, last) {
+                        continue;
+                    }
+                }
+                let rule = &self.catalogue.rules[m.rule];
+                let pii = pii_counts.iter().find(|(r, _)| *r == m.rule).map(|x| x.1);
+                findings.push(self.finding(
+                    item, raw, &raw_lines, doc, seg, &seg_lines, m, rule, first, last, pii,
+                ));
+            }
+        }
+        findings
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finding(
+        &self,
+        item: &Item,
+        raw: &str,
+        raw_lines: &LineIndex,
+        doc: &Document,
+        seg: &Segment,
+        seg_lines: &LineIndex,
+        m: &Match,
+        rule: &Rule,
+        first: usize,
+        last: usize,
+        pii_distinct: Option<usize>,
+    ) -> Finding {
+        let text = &seg.body.text;
+        let secret = text[m.secret_start..m.secret_end].to_string();
+        let raw_at = seg.body.raw_offset(m.secret_start);
+        let (line, column) = if raw.is_empty() {
+            (0, 0)
+        } else {
+            raw_lines.line_col(raw, raw_at)
+        };
+        let end_raw = seg
+            .body
+            .raw_offset(m.secret_end.saturating_sub(1).max(m.secret_start));
+        let end_line = if raw.is_empty() {
+            0
+        } else {
+            raw_lines.line_of(end_raw) + 1
+        };
+        let fingerprint = finding::fingerprint(&rule.id, &secret);
+        let notebook = doc.nbformat.map(|_| NotebookLocation {
+            cell: seg.origin.cell,
+            cell_id: seg.origin.cell_id.clone(),
+            cell_type: seg.origin.cell_type.clone(),
+            part: seg.origin.part,
+            output: seg.origin.output,
+            output_kind: seg.origin.output_kind.clone(),
+            line: first + 1,
+        });
+        let mut severity =
+            self.severity_for(rule, seg.origin.part, doc.nbformat.is_some(), pii_distinct);
+        if let Some((_, s)) = self.severity.iter().find(|(g, _)| g.is_match(&rule.id)) {
+            severity = *s;
+        }
+        let line_text = seg_lines.line(text, first);
+        let previous = first.checked_sub(1).map(|p| seg_lines.line(text, p));
+        let suppressed = seg
+            .origin
+            .ignored
+            .then_some(Suppression::CellTag)
+            .or_else(|| suppress::inline(line_text, previous, &rule.id))
+            .or_else(|| {
+                (first != last)
+                    .then(|| suppress::inline(seg_lines.line(text, last), None, &rule.id))
+                    .flatten()
+            })
+            .or_else(|| self.allow.check(&item.path, &secret, &fingerprint))
+            .or_else(|| {
+                self.baseline
+                    .as_ref()
+                    .filter(|b| b.contains(&fingerprint))
+                    .map(|_| Suppression::Baseline)
+            });
+        Finding {
+            rule: rule.id.clone(),
+            title: rule.title.clone(),
+            severity,
+            path: item.path.clone(),
+            line,
+            column,
+            end_line: end_line.max(line),
+            notebook,
+            snippet: snippet(line_text, seg_lines.start(first), m),
+            secret,
+            fingerprint,
+            fix: fix_hint(rule, seg.origin.part),
+            suppressed,
+            commit: match &item.provenance {
+                Provenance::Commit(c) => Some(c.clone()),
+                _ => None,
+            },
+        }
+    }
+
+    /// Personal data is judged by context: many distinct values in an output is a data leak,
+    /// one address in prose is not.
+    fn severity_for(
+        &self,
+        rule: &Rule,
+        part: Option<Part>,
+        notebook: bool,
+        pii_distinct: Option<usize>,
+    ) -> Severity {
+        let Some(n) = pii_distinct else {
+            return rule.severity;
+        };
+        if !matches!(rule.id.as_str(), "pii.email" | "pii.phone") {
+            return rule.severity;
+        }
+        match (part, notebook) {
+            (Some(Part::Output), _) | (Some(Part::Metadata), _) => match n {
+                0..=1 => Severity::Low,
+                2 => Severity::Medium,
+                _ => Severity::High,
+            },
+            (_, true) => {
+                if n >= 10 {
+                    Severity::Medium
+                } else {
+                    Severity::Info
+                }
+            }
+            (_, false) => match n {
+                0..=2 => Severity::Info,
+                3..=9 => Severity::Medium,
+                _ => Severity::High,
+            },
+        }
+    }
+}
+
+/// Built-in rules plus custom ones, minus what settings switch off.
+fn select_rules(settings: &Settings) -> Result<Vec<Rule>, ScannerError> {
+    let mut raw: Vec<RawRule> = crate::rules::catalogue::builtin_raw()?;
+    for custom in &settings.custom_rules {
+        raw.retain(|r| r.id != custom.id);
+        raw.push(custom.clone());
+    }
+    let disable: Vec<GlobMatcher> = settings
+        .disable
+        .iter()
+        .map(|g| glob(g))
+        .collect::<Result<_, _>>()?;
+    let only: Vec<GlobMatcher> = settings
+        .only
+        .iter()
+        .map(|g| glob(g))
+        .collect::<Result<_, _>>()?;
+    raw.retain(|r| {
+        !disable.iter().any(|g| g.is_match(&r.id))
+            && (only.is_empty() || only.iter().any(|g| g.is_match(&r.id)))
+    });
+    raw.iter()
+        .map(|r| r.compile().map_err(ScannerError::from))
+        .collect()
+}
+
+fn glob(g: &str) -> Result<GlobMatcher, ScannerError> {
+    globset::Glob::new(g)
+        .map(|x| x.compile_matcher())
+        .map_err(|source| ScannerError::Glob {
+            glob: g.to_string(),
+            source,
+        })
+}
+
+pub fn is_notebook(path: &str) -> bool {
+    path.to_ascii_lowercase().ends_with(".ipynb")
+}
+
+/// A notebook's segments, or the plain text with the reason it is not read as a notebook.
+fn build_document(path: &str, text: &str) -> Result<Document, (Document, String)> {
+    if !is_notebook(path) {
+        return Ok(Document::plain(text.to_owned()));
+    }
+    notebook::parse(text).map_err(|e| (Document::plain(text.to_owned()), e.to_string()))
+}
+
+fn commit_id(p: &Provenance) -> Option<String> {
+    match p {
+        Provenance::Commit(c) => Some(c.id.clone()),
+        _ => None,
+    }
+}
+
+/// Where two rules claim overlapping secrets, keep one: a provider rule over a generic one, then
+/// the higher severity, then the longer secret.
+fn dedupe(rules: &[Rule], matches: &mut Vec<Match>) {
+    let rank = |m: &Match| {
+        let r = &rules[m.rule];
+        (
+            !r.id.contains(".generic."),
+            r.severity,
+            m.secret_end - m.secret_start,
+        )
+    };
+    matches.sort_by_key(|m| (m.secret_start, std::cmp::Reverse(rank(m))));
+    let mut kept: Vec<Match> = Vec::with_capacity(matches.len());
+    for m in matches.drain(..) {
+        match kept
+            .iter_mut()
+            .find(|k| k.secret_start < m.secret_end && m.secret_start < k.secret_end)
+        {
+            Some(k) if rank(&m) > rank(k) => *k = m,
+            Some(_) => {}
+            None => kept.push(m),
+        }
+    }
+    *matches = kept;
+}
+
+/// For each PII rule with matches in this segment, how many distinct values it found.
+fn pii_counts(rules: &[Rule], seg: &Segment, matches: &[Match]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, HashSet<&str>)> = Vec::new();
+    for m in matches
+        .iter()
+        .filter(|m| rules[m.rule].id.starts_with("pii."))
+    {
+        let v = &seg.body.text[m.secret_start..m.secret_end];
+        match out.iter_mut().find(|(r, _)| *r == m.rule) {
+            Some((_, set)) => {
+                set.insert(v);
+            }
+            None => out.push((m.rule, HashSet::from([v]))),
+        }
+    }
+    out.into_iter().map(|(r, s)| (r, s.len())).collect()
+}
+
+fn fix_hint(rule: &Rule, part: Option<Part>) -> String {
+    let base = if rule.fix.is_empty() {
+        if rule.id.starts_with("pii.") {
+            "Remove the personal data or replace it with synthetic values.".to_string()
+        } else {
+            "Remove the value, rotate it, and load it from the environment or a secret manager."
+                .to_string()
+        }
+    } else {
+        rule.fix.clone()
+    };
+    match part {
+        Some(Part::Output) => {
+            format!("Clear this cell's output (or strip outputs with nbstripout). {base}")
+        }
+        _ => base,
+    }
+}
+
+/// The line with the secret masked and control characters removed, cut to a readable length.
+fn snippet(line: &str, line_start: usize, m: &Match) -> String {
+    let (s, e) = (
+        m.secret_start.saturating_sub(line_start),
+        m.secret_end.saturating_sub(line_start),
+    );
+    let e = e.min(line.len());
+    let s = s.min(e);
+    let masked = if line.is_char_boundary(s) && line.is_char_boundary(e) {
+        format!("{}{}{}", &line[..s], finding::mask(&line[s..e]), &line[e..])
+    } else {
+        line.to_string()
+    };
+    let clean: String = masked
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let clean = clean.trim();
+    if clean.chars().count() > 200 {
+        let start = clean
+            .char_indices()
+            .map(|(i, _)| i)
+            .find(|&i| i + 100 >= s)
+            .unwrap_or(0);
+        let cut: String = clean[start..].chars().take(200).collect();
+        format!("…{cut}…")
+    } else {
+        clean.to_string()
+    }
+}
+
+/// Line starts of a text, for offset → line/column.
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|p| p + 1));
+        LineIndex { starts }
+    }
+
+    /// 0-based line of a byte offset.
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    pub(crate) fn start(&self, line: usize) -> usize {
+        self.starts.get(line).copied().unwrap_or(0)
+    }
+
+    /// The text of a 0-based line, without its newline.
+    pub(crate) fn line<'t>(&self, text: &'t str, line: usize) -> &'t str {
+        let s = self.start(line).min(text.len());
+        let e = self
+            .starts
+            .get(line + 1)
+            .map_or(text.len(), |&e| e.saturating_sub(1))
+            .max(s);
+        text[s..e].trim_end_matches('\r')
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub(crate) fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.line_of(offset);
+        let start = self.start(line);
+        let col = text.as_bytes()[start..offset]
+            .iter()
+            .filter(|&&b| (b as i8) >= -0x40)
+            .count();
+        (line + 1, col + 1)
+    }
+}
