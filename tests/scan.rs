@@ -1,0 +1,352 @@
+//! `nbguard scan` as a user runs it: the built binary over files in a temp dir.
+
+use assert_fs::prelude::*;
+use serde_json::{json, Value};
+use std::process::Command;
+
+fn nbguard(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_nbguard"))
+        .args(args)
+        .current_dir(dir)
+        .env("NBGUARD_USER_CONFIG", "/nonexistent")
+        .env_remove("NBGUARD_CONFIG")
+        .output()
+        .expect("nbguard runs")
+}
+
+fn json_report(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The seed case from the product brief, password assembled at run time.
+fn seed_cell() -> String {
+    let pw = ["Pass", "XYZ"].concat();
+    format!("# Connect to database\ndatabase_URL = \"jdbc:mysql://database/predictive_model\"\nusername = \"DataPro\"\npassword = \"{pw}\"\n")
+}
+
+fn lines(s: &str) -> Value {
+    json!(s.split_inclusive('\n').collect::<Vec<_>>())
+}
+
+fn notebook(cells: Vec<Value>) -> String {
+    serde_json::to_string_pretty(
+        &json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}),
+    )
+    .unwrap()
+}
+
+fn code(id: &str, src: &str, outputs: Value) -> Value {
+    json!({"cell_type": "code", "id": id, "execution_count": 1, "metadata": {}, "source": lines(src), "outputs": outputs})
+}
+
+#[test]
+fn seed_case_in_a_code_cell_is_reported_with_cell_and_raw_coordinates() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let nb = notebook(vec![
+        json!({"cell_type": "markdown", "id": "intro", "metadata": {}, "source": ["# Analysis"]}),
+        code("db", &seed_cell(), json!([])),
+    ]);
+    dir.child("analysis.ipynb").write_str(&nb).unwrap();
+    let out = nbguard(&["scan", ".", "--format", "json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json_report(&out);
+    let f = &r["findings"][0];
+    assert_eq!(f["rule"], "secret.generic.password");
+    assert_eq!(f["path"], "analysis.ipynb");
+    assert_eq!(f["cell"], 1);
+    assert_eq!(f["cell_id"], "db");
+    assert_eq!(f["part"], "source");
+    assert_eq!(f["cell_line"], 4);
+    let raw_line = nb
+        .lines()
+        .nth(f["line"].as_u64().unwrap() as usize - 1)
+        .unwrap();
+    let col = f["column"].as_u64().unwrap() as usize - 1;
+    assert!(raw_line[col..].starts_with("Pass"), "{raw_line} @ {col}");
+    assert_eq!(f["secret"], "P…[7 chars]", "masked by default");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&["Pass", "XYZ"].concat()));
+}
+
+#[test]
+fn secret_printed_only_in_an_output_is_found_there() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let key = ["AKIA", "Z7QRT2XKPL4MW3VN"].concat();
+    let nb = notebook(vec![code(
+        "c",
+        "print(cfg)\n",
+        json!([{"output_type": "stream", "name": "stdout", "text": [format!("key id: {key}\n")]}]),
+    )]);
+    dir.child("out.ipynb").write_str(&nb).unwrap();
+    let r = json_report(&nbguard(&["scan", "--format", "json"], dir.path()));
+    assert_eq!(r["findings"][0]["rule"], "secret.aws.access-key-id");
+    assert_eq!(r["findings"][0]["part"], "output");
+    assert_eq!(r["findings"][0]["output"], 0);
+}
+
+#[test]
+fn unicode_escapes_in_the_json_do_not_hide_a_secret() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let nb = notebook(vec![code("c", &seed_cell(), json!([]))]).replace("PassXYZ", "\\u0050assXYZ");
+    dir.child("esc.ipynb").write_str(&nb).unwrap();
+    let r = json_report(&nbguard(&["scan", "--format", "json"], dir.path()));
+    assert_eq!(r["findings"][0]["rule"], "secret.generic.password", "{r}");
+}
+
+#[test]
+fn clean_notebook_exits_zero() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let nb = notebook(vec![code(
+        "c",
+        "import os\npassword = os.environ['DB_PASSWORD']\n",
+        json!([]),
+    )]);
+    dir.child("clean.ipynb").write_str(&nb).unwrap();
+    let out = nbguard(&["scan"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn invalid_notebook_is_scanned_as_text_and_says_so() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    dir.child("broken.ipynb")
+        .write_str(&format!("{{\"cells\": [\n{}", seed_cell()))
+        .unwrap();
+    let out = nbguard(&["scan", "--format", "json"], dir.path());
+    let r = json_report(&out);
+    assert_eq!(r["findings"][0]["rule"], "secret.generic.password");
+    assert_eq!(r["diagnostics"][0]["kind"], "invalid-notebook");
+}
+
+#[test]
+fn binary_lfs_large_and_non_utf8_files_are_reported_not_skipped_silently() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    dir.child("img.bin")
+        .write_binary(b"\x89PNG\0\0\0binary")
+        .unwrap();
+    dir.child("model.ipynb")
+        .write_str("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n")
+        .unwrap();
+    dir.child("big.txt").write_str(&"a".repeat(5000)).unwrap();
+    let mut latin1 = seed_cell().into_bytes();
+    latin1.extend_from_slice(b"# caf\xe9\n");
+    dir.child("latin1.py").write_binary(&latin1).unwrap();
+    let out = nbguard(
+        &["scan", "--format", "json", "--max-file-size", "4000"],
+        dir.path(),
+    );
+    let r = json_report(&out);
+    let kinds: Vec<(String, String)> = r["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap().to_string(),
+                d["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("img.bin", "binary"),
+        ("model.ipynb", "lfs-pointer"),
+        ("big.txt", "too-large"),
+        ("latin1.py", "not-utf8"),
+    ] {
+        assert!(
+            kinds.contains(&(expected.0.into(), expected.1.into())),
+            "{expected:?} not in {kinds:?}"
+        );
+    }
+    assert_eq!(
+        r["findings"][0]["path"], "latin1.py",
+        "non-UTF-8 text is still scanned"
+    );
+}
+
+#[test]
+fn inline_markers_and_cell_tags_suppress_without_dropping() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let pw = ["Pass", "XYZ"].concat();
+    let nb = notebook(vec![
+        code(
+            "a",
+            &format!("password = \"{pw}1\"  # nbguard: ignore\n"),
+            json!([]),
+        ),
+        json!({"cell_type": "code", "id": "b", "execution_count": 1, "metadata": {"tags": ["nbguard-ignore"]}, "source": [format!("password = \"{pw}2\"\n")], "outputs": []}),
+        code(
+            "c",
+            &format!("password = \"{pw}3\"  # pragma: allowlist secret\n"),
+            json!([]),
+        ),
+    ]);
+    dir.child("s.ipynb").write_str(&nb).unwrap();
+    let out = nbguard(
+        &["scan", "--format", "json", "--show-suppressed"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let r = json_report(&out);
+    let kinds: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["suppressed"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["inline", "cell-tag", "inline"]);
+}
+
+#[test]
+fn fail_on_threshold_decides_the_exit_code() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    dir.child("a.py").write_str(&seed_cell()).unwrap();
+    assert_eq!(nbguard(&["scan"], dir.path()).status.code(), Some(1));
+    assert_eq!(
+        nbguard(&["scan", "--fail-on", "high>1"], dir.path())
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        nbguard(&["scan", "--fail-on", "critical>0 or high>0"], dir.path())
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        nbguard(&["scan", "--fail-on", "banana>1"], dir.path())
+            .status
+            .code(),
+        Some(2)
+    );
+    dir.child(".nbguard.toml")
+        .write_str("[fail]\non = \"critical>0\"\n")
+        .unwrap();
+    assert_eq!(
+        nbguard(&["scan"], dir.path()).status.code(),
+        Some(0),
+        "config threshold applies"
+    );
+}
+
+#[test]
+fn baseline_silences_exactly_the_accepted_findings() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    dir.child("a.py").write_str(&seed_cell()).unwrap();
+    let out = nbguard(&["scan", "--write-baseline", "baseline.json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let baseline = std::fs::read_to_string(dir.path().join("baseline.json")).unwrap();
+    assert!(
+        !baseline.contains(&["Pass", "XYZ"].concat()),
+        "a baseline never holds a secret"
+    );
+    assert_eq!(
+        nbguard(&["scan", "a.py", "--baseline", "baseline.json"], dir.path())
+            .status
+            .code(),
+        Some(0)
+    );
+    dir.child("b.py")
+        .write_str(&seed_cell().replace("XYZ", "QRS"))
+        .unwrap();
+    assert_eq!(
+        nbguard(
+            &["scan", "a.py", "b.py", "--baseline", "baseline.json"],
+            dir.path()
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn gitignored_files_and_the_git_dir_are_not_walked() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    dir.child(".git/config").write_str(&seed_cell()).unwrap();
+    dir.child(".gitignore").write_str("secret.py\n").unwrap();
+    dir.child("secret.py").write_str(&seed_cell()).unwrap();
+    dir.child(".env").write_str(&seed_cell()).unwrap();
+    let r = json_report(&nbguard(&["scan", "--format", "json"], dir.path()));
+    let paths: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, vec![".env"]);
+}
+
+#[test]
+fn sarif_output_validates_against_the_official_schema() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let nb = notebook(vec![code("db", &seed_cell(), json!([]))]);
+    dir.child("my notebook.ipynb").write_str(&nb).unwrap();
+    dir.child("b.py")
+        .write_str(&format!("{}  # nbguard: ignore\n", seed_cell().trim_end()))
+        .unwrap();
+    let out = nbguard(&["scan", "--format", "sarif"], dir.path());
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/schemas/sarif-schema-2.1.0.json"
+    );
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(schema_path).expect("the shared SARIF schema is beside the repo"),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    let nb_result = results
+        .iter()
+        .find(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                == "my%20notebook.ipynb"
+        })
+        .unwrap();
+    assert_eq!(nb_result["properties"]["cell"], 0);
+    assert!(nb_result["partialFingerprints"]["nbguard/v1"].is_string());
+    assert!(results.iter().any(|r| r["suppressions"].is_array()));
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    for i in 0..200 {
+        dir.child(format!("f{i}.py"))
+            .write_str(&seed_cell())
+            .unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nbguard"))
+        .args(["scan", "."])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
