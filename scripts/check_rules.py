@@ -225,15 +225,48 @@ def entropy(s: str) -> float:
     return -sum(c / len(s) * math.log2(c / len(s)) for c in counts.values())
 
 
-# A rough stand-in for the engine's placeholder filter (the engine has the final word).
-PLACEHOLDER_RE = re.compile(
-    r"(?i)x{4,}|\*{3,}|\.\.\.|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|\byour[_ -]|^your|changeme"
-    r"|change_me|dummy|example|placeholder|redacted|fake|sample|^\$[a-z_][a-z0-9_]*$|^(.)\1+$"
-)
+# Mirrors `is_placeholder` in src/rules/filters.rs (keep in sync).
+PLACEHOLDER_PARTS = [
+    "xxxx", "****", "....", "\u2022\u2022\u2022", "${", "{{", "}}", "<%", "%(", "$(", "your_", "your-",
+    "yourapi", "yourkey", "yourpass", "yoursecret", "yourtoken", "change_me", "changeme",
+    "change-me", "placeholder", "example", "dummy", "sample", "redacted", "insert_", "insert-",
+    "enter_your", "enter-your", "replace_", "replace-with", "put_your", "fill_in", "fillme",
+    "todo", "fixme", "notreal", "not_real", "not-a-real", "fake_", "fake-", "secret_here",
+    "key_here", "token_here", "password_here", "_here>", "mypassword", "my_password",
+    "my-password", "mysecret", "my_secret", "myapikey", "my_api_key", "my-api-key", "mytoken",
+    "my_token",
+]
+PLACEHOLDER_WORDS = {
+    "password", "passwd", "secret", "token", "apikey", "api_key", "none", "null", "nil", "true",
+    "false", "string", "str", "required", "optional", "default", "undefined", "empty", "test",
+    "testing", "admin", "root", "user", "username", "pass", "guest", "demo", "abc123", "123456",
+    "12345678", "qwerty", "letmein", "foobar", "foo", "bar", "baz", "value", "key", "private",
+    "env", "environ", "getenv", "getpass", "input", "os.environ", "hidden", "masked", "censored",
+}
+
+
+def _ascii_lower(s: str) -> str:
+    return "".join(c.lower() if c.isascii() else c for c in s)
 
 
 def looks_like_placeholder(secret: str) -> bool:
-    return bool(PLACEHOLDER_RE.search(secret))
+    lower = _ascii_lower(secret)
+    if lower in PLACEHOLDER_WORDS:
+        return True
+    if any(p in lower for p in PLACEHOLDER_PARTS):
+        return True
+    trimmed = re.sub(r"^[^a-z0-9]+|[^a-z0-9]+$", "", lower)
+    if not trimmed:
+        return True
+    first, last = secret[0], secret[-1]
+    if (first, last) in (("<", ">"), ("[", "]"), ("{", "}"), ("%", "%")) or first == "$":
+        return True
+    if len(trimmed.encode()) >= 4 and len(set(trimmed)) == 1:
+        return True
+    if (len(secret) >= 6 and "_" in secret and re.fullmatch(r"[A-Z0-9_]+", secret)
+            and re.search(r"[A-Z]", secret)):
+        return True
+    return False
 
 
 class Rule:
@@ -270,9 +303,11 @@ class Rule:
         line_starts = None
         for m in self.regex.finditer(text):
             secret = m.group(self.secret_group)
+            start, end = m.span(self.secret_group)
+            if secret is None:
+                secret, (start, end) = m.group(0), m.span(0)
             if not secret:
                 continue
-            start, end = m.span(self.secret_group)
             if self.entropy is not None and entropy(secret) < self.entropy:
                 if why is not None:
                     why.append(f"entropy {entropy(secret):.2f} < {self.entropy} for {secret!r}")
@@ -432,42 +467,82 @@ def check_examples(rules: list[Rule]) -> list[str]:
 # Corpus scan
 
 def _text(v) -> str:
-    return "".join(v) if isinstance(v, list) else v if isinstance(v, str) else ""
+    return "".join(x for x in v if isinstance(x, str)) if isinstance(v, list) else v if isinstance(v, str) else ""
 
 
-def _walk_strings(obj, path=""):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _walk_strings(v, f"{path}.{k}")
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _walk_strings(v, f"{path}[{i}]")
-    elif isinstance(obj, str):
-        yield path, obj
+def _json_text(v) -> str:
+    """JSON text with string bodies decoded (escapes resolved), like MappedText::push_json_text."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f'"{k}": {_json_text(x)}' for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_json_text(x) for x in v) + "]"
+    if isinstance(v, str):
+        return f'"{v}"'
+    return json.dumps(v)
+
+
+DATA_URI = re.compile(r"(data:[^\n]{0,72};base64,)([A-Za-z0-9+/=]+)")
+
+
+def _blank_data_uris(text: str) -> str:
+    if ";base64," not in text:
+        return text
+    return DATA_URI.sub(lambda m: m.group(1) + " " * len(m.group(2)), text)
+
+
+def _textual(mime: str) -> bool:
+    m = mime.lower()
+    if m.startswith(("image/", "audio/", "video/", "font/")) or m in (
+        "application/pdf", "application/octet-stream") or m.endswith("+zip"):
+        return False
+    return m.startswith("text/") or m.endswith(("json", "javascript", "+xml", "/xml", "/x-python"))
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[@-~]")
 
 
 def notebook_texts(nb: dict):
-    """(location, text) pairs, roughly what the engine scans: decoded sources and outputs,
-    metadata strings; image payloads skipped."""
-    yield "metadata", "\n".join(f"{p}: {s}" for p, s in _walk_strings(nb.get("metadata", {})))
-    for ci, cell in enumerate(nb.get("cells", [])):
+    """(location, text) pairs, roughly the engine's segments (src/notebook/mod.rs): decoded
+    sources and textual outputs, JSON metadata with strings decoded, data: URIs blanked."""
+    out = []
+    cells = nb.get("cells")
+    if cells is None:
+        cells = [c for ws in nb.get("worksheets", []) for c in ws.get("cells", [])]
+    for ci, cell in enumerate(cells):
         kind = cell.get("cell_type", "?")
-        yield f"cell{ci} {kind} source", _text(cell.get("source", ""))
+        src = cell.get("source", cell.get("input", ""))
+        out.append((f"cell{ci} {kind} source", _text(src)))
+        for oi, o in enumerate(cell.get("outputs", []) or []):
+            ot = o.get("output_type", "")
+            if ot == "stream":
+                out.append((f"cell{ci} output{oi} stream", ANSI.sub("", _text(o.get("text", "")))))
+            elif ot in ("error", "pyerr"):
+                for k in ("ename", "evalue"):
+                    out.append((f"cell{ci} output{oi} {k}", _text(o.get(k, ""))))
+                tb = "\n".join(x.rstrip("\n") for x in o.get("traceback", []))
+                out.append((f"cell{ci} output{oi} traceback", ANSI.sub("", tb)))
+            else:
+                data = o.get("data")
+                if data is None:
+                    v3 = {"text": "text/plain", "html": "text/html", "latex": "text/latex",
+                          "markdown": "text/markdown", "json": "application/json",
+                          "javascript": "application/javascript"}
+                    data = {v3[k]: v for k, v in o.items() if k in v3}
+                for mime, val in data.items():
+                    if not _textual(mime):
+                        continue
+                    if isinstance(val, str) or (isinstance(val, list) and all(isinstance(x, str) for x in val)):
+                        out.append((f"cell{ci} output{oi} {mime}", _text(val)))
+                    else:
+                        out.append((f"cell{ci} output{oi} {mime}", _json_text(val)))
+            if o.get("metadata"):
+                out.append((f"cell{ci} output{oi} metadata", _json_text(o["metadata"])))
         if cell.get("metadata"):
-            yield f"cell{ci} metadata", "\n".join(
-                f"{p}: {s}" for p, s in _walk_strings(cell["metadata"])
-            )
-        for oi, out in enumerate(cell.get("outputs", []) or []):
-            if "text" in out:
-                yield f"cell{ci} output{oi} stream", _text(out["text"])
-            for mime, val in (out.get("data") or {}).items():
-                if mime.startswith("image/") and mime != "image/svg+xml":
-                    continue
-                if isinstance(val, (dict, list)) and not all(isinstance(x, str) for x in val):
-                    val = json.dumps(val, indent=1)
-                yield f"cell{ci} output{oi} {mime}", _text(val)
-            if "traceback" in out:
-                yield f"cell{ci} output{oi} traceback", "\n".join(out["traceback"])
+            out.append((f"cell{ci} metadata", _json_text(cell["metadata"])))
+    if nb.get("metadata") is not None:
+        out.append(("metadata", _json_text(nb["metadata"])))
+    for loc, text in out:
+        yield loc, _blank_data_uris(text)
 
 
 def scan_corpus(rules, corpus: Path, show: int, min_sev: str):
