@@ -147,9 +147,8 @@ fn write_alternates(objects: &Path, dirs: &ObjectDirs) -> Result<(), Error> {
     let mut text = Vec::new();
     for dir in std::iter::once(&dirs.primary).chain(&dirs.alternates) {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
-        let raw = gix::path::into_bstr(dir.as_path()).map_err(|_| Error::PathEncoding {
-            path: dir.clone(),
-        })?;
+        let raw = gix::path::into_bstr(dir.as_path())
+            .map_err(|_| Error::PathEncoding { path: dir.clone() })?;
         text.extend_from_slice(&gix::quote::ansi_c::quote(raw.as_ref()));
         text.push(b'\n');
     }

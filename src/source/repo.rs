@@ -55,12 +55,16 @@ pub fn open(dir: &Path) -> Result<gix::Repository, Error> {
         match_ceiling_dir_or_error: false,
         ..Default::default()
     };
-    gix::ThreadSafeRepository::discover_with_environment_overrides_opts(dir, upwards, trust_map(true))
-        .map(gix::Repository::from)
-        .map_err(|source| Error::Open {
-            dir: dir.to_owned(),
-            source,
-        })
+    gix::ThreadSafeRepository::discover_with_environment_overrides_opts(
+        dir,
+        upwards,
+        trust_map(true),
+    )
+    .map(gix::Repository::from)
+    .map_err(|source| Error::Open {
+        dir: dir.to_owned(),
+        source,
+    })
 }
 
 /// Opens the repository at or above `dir`, ignoring `GIT_DIR`, `GIT_INDEX_FILE` and the other
@@ -97,7 +101,8 @@ pub fn read_layout(dir: &Path) -> Result<Layout, Error> {
 /// repository-selecting environment variables differs.
 fn trust_map(use_git_env: bool) -> gix::sec::trust::Mapping<gix::open::Options> {
     let options = |level| {
-        let mut opts: gix::open::Options = gix::sec::trust::DefaultForLevel::default_for_level(level);
+        let mut opts: gix::open::Options =
+            gix::sec::trust::DefaultForLevel::default_for_level(level);
         // Reading the installation's config means running `git config -l --show-origin`.
         opts.permissions.config.git_binary = false;
         opts.permissions.attributes.git_binary = false;
@@ -133,7 +138,7 @@ pub(crate) enum Blob {
     Data(Vec<u8>),
     TooLarge(u64),
     Missing,
-    NotABlob(gix::object::Kind),
+    WrongKind(gix::object::Kind),
 }
 
 /// Reads a blob unless its header says it is over the limit, so that a huge blob is never
@@ -148,7 +153,7 @@ pub(crate) fn read_blob(
         return Ok(Blob::Missing);
     };
     if header.kind != gix::object::Kind::Blob {
-        return Ok(Blob::NotABlob(header.kind));
+        return Ok(Blob::WrongKind(header.kind));
     }
     if header.size > limits.max_bytes {
         return Ok(Blob::TooLarge(header.size));

@@ -22,8 +22,8 @@ use gix::bstr::{BStr, BString, ByteSlice, ByteVec};
 use gix::index::entry::{Flags, Mode, Stage};
 use gix::ObjectId;
 
-use super::repo::{display_path, read_blob, Blob};
 pub use super::repo::Limits;
+use super::repo::{display_path, read_blob, Blob};
 use super::{Item, Notice, Provenance};
 use crate::finding::DiagnosticKind;
 
@@ -85,7 +85,10 @@ impl Entry {
 #[derive(Debug)]
 enum Change<'a> {
     Added(&'a Entry),
-    Modified { new: &'a Entry, old: &'a Entry },
+    Modified {
+        new: &'a Entry,
+        old: &'a Entry,
+    },
     Deleted(&'a Entry),
     /// Conflict stages 2 and 3 (ours, theirs), and `HEAD`'s entry when there is one.
     Unmerged {
@@ -290,7 +293,10 @@ fn pair_renames(changes: Vec<Change<'_>>) -> Vec<Change<'_>> {
 }
 
 fn file_name(path: &BString) -> &BStr {
-    path.rsplit_str("/").next().unwrap_or(path.as_ref()).as_bstr()
+    path.rsplit_str("/")
+        .next()
+        .unwrap_or(path.as_ref())
+        .as_bstr()
 }
 
 fn read_change(
@@ -373,7 +379,10 @@ fn skip_reason(entry: &Entry) -> Option<String> {
     } else if entry.mode == Mode::SYMLINK {
         Some("symbolic link is not scanned (its blob is the link target)".into())
     } else if !entry.is_file() {
-        Some(format!("entry of mode {:o} is not scanned", entry.mode.bits()))
+        Some(format!(
+            "entry of mode {:o} is not scanned",
+            entry.mode.bits()
+        ))
     } else {
         None
     }
@@ -389,13 +398,19 @@ fn read_new(
         Blob::Data(bytes) => return Ok(Some(bytes)),
         Blob::TooLarge(size) => (
             DiagnosticKind::TooLarge,
-            format!("{size} bytes, over the limit of {} bytes; not scanned", limits.max_bytes),
+            format!(
+                "{size} bytes, over the limit of {} bytes; not scanned",
+                limits.max_bytes
+            ),
         ),
         Blob::Missing => (
             DiagnosticKind::MissingObject,
-            format!("staged blob {} is missing from the object database", entry.id),
+            format!(
+                "staged blob {} is missing from the object database",
+                entry.id
+            ),
         ),
-        Blob::NotABlob(kind) => (
+        Blob::WrongKind(kind) => (
             DiagnosticKind::Unreadable,
             format!("staged object {} is a {kind}, not a blob", entry.id),
         ),
@@ -425,7 +440,7 @@ fn read_old(
             ));
             None
         }
-        Blob::TooLarge(_) | Blob::NotABlob(_) => None,
+        Blob::TooLarge(_) | Blob::WrongKind(_) => None,
     })
 }
 

@@ -194,10 +194,22 @@ pub struct Notebook {
 /// One output of a code cell.
 #[derive(Debug, Clone)]
 pub enum CellOutput {
-    Stream { name: String, text: String },
-    ExecuteResult { plain: String, html: Option<String> },
-    Png { base64: String },
-    Error { ename: String, evalue: String, traceback: Vec<String> },
+    Stream {
+        name: String,
+        text: String,
+    },
+    ExecuteResult {
+        plain: String,
+        html: Option<String>,
+    },
+    Png {
+        base64: String,
+    },
+    Error {
+        ename: String,
+        evalue: String,
+        traceback: Vec<String>,
+    },
 }
 
 impl Notebook {
@@ -263,10 +275,7 @@ impl Notebook {
 
     /// Adds a metadata entry to the last cell.
     pub fn cell_metadata(mut self, key: &str, value: Value) -> Self {
-        let cell = self
-            .cells
-            .last_mut()
-            .expect("cell_metadata follows a cell");
+        let cell = self.cells.last_mut().expect("cell_metadata follows a cell");
         cell["metadata"][key] = value;
         self
     }
@@ -285,8 +294,8 @@ impl Notebook {
 
     /// Pretty-printed with a trailing newline, as Jupyter writes it.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(&self.to_value())
-            .expect("a JSON value always serialises");
+        let mut s =
+            serde_json::to_string_pretty(&self.to_value()).expect("a JSON value always serialises");
         s.push('\n');
         s
     }
@@ -425,7 +434,10 @@ pub fn aws_secret_key() -> String {
 
 /// A GitHub classic token whose CRC32 checksum is valid, so checksum validators accept it.
 pub fn github_token() -> String {
-    nbguard::rules::validate::with_token_crc32(&["gh", "p_"].concat(), "Zq8RtY3mKx7Wp2Lc9Vb4Nd6Hf1Js5T")
+    nbguard::rules::validate::with_token_crc32(
+        &["gh", "p_"].concat(),
+        "Zq8RtY3mKx7Wp2Lc9Vb4Nd6Hf1Js5T",
+    )
 }
 
 /// A PEM private key block (random base64 body, not a usable key).
@@ -455,7 +467,9 @@ pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
     let mut input = child.stdin.take().expect("stdin was piped");
     input.write_all(stdin).expect("writing stdin");
     drop(input);
-    child.wait_with_output().expect("waiting for a test command")
+    child
+        .wait_with_output()
+        .expect("waiting for a test command")
 }
 
 /// Lossy text of an output's stdout and stderr, for assertion messages.
