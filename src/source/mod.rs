@@ -4,6 +4,10 @@
 //!
 //! Only this module names gix types. It decides *what* to scan, never *how*.
 
+pub mod commits;
+pub mod quarantine;
+pub mod repo;
+pub mod staged;
 pub mod worktree;
 
 use std::fmt;

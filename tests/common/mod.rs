@@ -1,0 +1,501 @@
+//! The integration-test harness: real repositories made by the real `git` binary in temporary
+//! directories, with an isolated environment (no user or system config, fixed identities and
+//! dates), a notebook builder that writes nbformat JSON through `serde_json`, the built
+//! `nbguard` binary, and synthetic secrets assembled at run time so that no complete key appears
+//! in this repository's own source.
+//!
+//! Every test binary includes this module and uses a different part of it.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Map, Value};
+use tempfile::TempDir;
+
+/// Fixed identity and date, so commit ids are reproducible within a test.
+const NAME: &str = "Ada Tester";
+const EMAIL: &str = "ada@example.com";
+const DATE: &str = "2024-01-02T03:04:05+00:00";
+
+/// A repository in a temporary directory, removed when dropped.
+pub struct TestRepo {
+    /// Holds the repository (in `repo/`) and a private `home/`.
+    dir: TempDir,
+    root: PathBuf,
+    home: PathBuf,
+}
+
+impl TestRepo {
+    /// A fresh non-bare repository on branch `main`.
+    pub fn new() -> Self {
+        Self::init(&[])
+    }
+
+    /// A fresh bare repository (a server) with default branch `main`.
+    pub fn bare() -> Self {
+        Self::init(&["--bare"])
+    }
+
+    fn init(extra: &[&str]) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("nbguard-test-")
+            .tempdir()
+            .expect("the temp dir must be writable to run tests");
+        let root = dir.path().join("repo");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&root).expect("creating the repo dir");
+        std::fs::create_dir_all(&home).expect("creating the home dir");
+        let repo = TestRepo { dir, root, home };
+        let mut args = vec!["init", "--quiet"];
+        args.extend_from_slice(extra);
+        repo.git(&args);
+        repo
+    }
+
+    /// The repository's top-level directory (the git dir itself for a bare repository).
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// A scratch directory next to the repository, for files that must not be inside it.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::create_dir_all(&p).expect("creating a scratch dir");
+        p
+    }
+
+    /// A `git` command in the repository with the isolated environment, not yet run.
+    pub fn git_command(&self, args: &[&str]) -> Command {
+        self.git_command_in(&self.root, args)
+    }
+
+    /// Like [`git_command`](Self::git_command) but in another directory (a linked worktree).
+    pub fn git_command_in(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        isolate(&mut cmd, &self.home);
+        cmd.current_dir(dir)
+            .args(["-c", "init.defaultBranch=main"])
+            .args(["-c", "protocol.file.allow=always"])
+            .args(args);
+        cmd
+    }
+
+    /// Runs `git` and panics with its output when it fails.
+    pub fn git(&self, args: &[&str]) -> Output {
+        must_succeed(self.git_command(args), args)
+    }
+
+    /// Runs `git` in `dir` and panics with its output when it fails.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> Output {
+        must_succeed(self.git_command_in(dir, args), args)
+    }
+
+    /// Runs `git` and returns its output whatever the exit status.
+    pub fn git_may_fail(&self, args: &[&str]) -> Output {
+        self.git_command(args)
+            .output()
+            .expect("the git binary must be on PATH")
+    }
+
+    /// Trimmed stdout of a successful `git` call.
+    pub fn git_stdout(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.git(args).stdout)
+            .trim()
+            .to_string()
+    }
+
+    /// Writes a file (creating parent directories) relative to the repository root.
+    pub fn write(&self, path: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.root.join(path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("creating parent directories");
+        }
+        std::fs::write(&p, bytes).expect("writing a test file");
+        p
+    }
+
+    /// Stages everything and commits it; returns the new commit's full id.
+    pub fn commit_all(&self, msg: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "--quiet", "--allow-empty", "-m", msg]);
+        self.git_stdout(&["rev-parse", "HEAD"])
+    }
+
+    /// `git rev-parse <rev>`.
+    pub fn rev_parse(&self, rev: &str) -> String {
+        self.git_stdout(&["rev-parse", rev])
+    }
+
+    /// Runs the built `nbguard` binary in the repository with the isolated environment.
+    pub fn nbguard(&self, args: &[&str]) -> Output {
+        self.nbguard_command(args)
+            .output()
+            .expect("the nbguard binary is built by cargo for integration tests")
+    }
+
+    /// The `nbguard` command, not yet run (to add stdin or environment).
+    pub fn nbguard_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbguard"));
+        isolate(&mut cmd, &self.home);
+        cmd.current_dir(&self.root).args(args);
+        cmd
+    }
+}
+
+impl Default for TestRepo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Clears the environment except `PATH` and pins everything git reads from it.
+fn isolate(cmd: &mut Command, home: &Path) {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    cmd.env_clear()
+        .env("PATH", path)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_AUTHOR_NAME", NAME)
+        .env("GIT_AUTHOR_EMAIL", EMAIL)
+        .env("GIT_AUTHOR_DATE", DATE)
+        .env("GIT_COMMITTER_NAME", NAME)
+        .env("GIT_COMMITTER_EMAIL", EMAIL)
+        .env("GIT_COMMITTER_DATE", DATE)
+        .env("LC_ALL", "C")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+}
+
+fn must_succeed(mut cmd: Command, args: &[&str]) -> Output {
+    let out = cmd.output().expect("the git binary must be on PATH");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Builds notebooks as JSON values, so tests never hand-type notebook JSON.
+#[derive(Debug, Clone)]
+pub struct Notebook {
+    cells: Vec<Value>,
+    metadata: Map<String, Value>,
+    v3: bool,
+}
+
+/// One output of a code cell.
+#[derive(Debug, Clone)]
+pub enum CellOutput {
+    Stream {
+        name: String,
+        text: String,
+    },
+    ExecuteResult {
+        plain: String,
+        html: Option<String>,
+    },
+    Png {
+        base64: String,
+    },
+    Error {
+        ename: String,
+        evalue: String,
+        traceback: Vec<String>,
+    },
+}
+
+impl Notebook {
+    /// An empty nbformat 4.5 notebook with a Python kernelspec.
+    pub fn new() -> Self {
+        let mut metadata = Map::new();
+        metadata.insert(
+            "kernelspec".into(),
+            json!({"name": "python3", "display_name": "Python 3", "language": "python"}),
+        );
+        metadata.insert("language_info".into(), json!({"name": "python"}));
+        Notebook {
+            cells: Vec::new(),
+            metadata,
+            v3: false,
+        }
+    }
+
+    /// Writes nbformat 3 (one worksheet, `input` instead of `source`) instead of 4.5.
+    pub fn nbformat3(mut self) -> Self {
+        self.v3 = true;
+        self
+    }
+
+    /// Adds a notebook-level metadata entry.
+    pub fn metadata(mut self, key: &str, value: Value) -> Self {
+        self.metadata.insert(key.into(), value);
+        self
+    }
+
+    pub fn code(self, source: &str) -> Self {
+        self.code_with(source, Vec::new())
+    }
+
+    pub fn code_with(mut self, source: &str, outputs: Vec<CellOutput>) -> Self {
+        let n = self.cells.len();
+        self.cells.push(json!({
+            "cell_type": "code",
+            "id": cell_id(n),
+            "execution_count": n + 1,
+            "metadata": {},
+            "source": lines(source),
+            "outputs": outputs.iter().map(|o| o.to_v4(n + 1)).collect::<Vec<_>>(),
+        }));
+        self
+    }
+
+    pub fn markdown(mut self, source: &str) -> Self {
+        let n = self.cells.len();
+        self.cells.push(json!({
+            "cell_type": "markdown", "id": cell_id(n), "metadata": {}, "source": lines(source),
+        }));
+        self
+    }
+
+    pub fn raw(mut self, source: &str) -> Self {
+        let n = self.cells.len();
+        self.cells.push(json!({
+            "cell_type": "raw", "id": cell_id(n), "metadata": {}, "source": lines(source),
+        }));
+        self
+    }
+
+    /// Adds a metadata entry to the last cell.
+    pub fn cell_metadata(mut self, key: &str, value: Value) -> Self {
+        let cell = self.cells.last_mut().expect("cell_metadata follows a cell");
+        cell["metadata"][key] = value;
+        self
+    }
+
+    pub fn to_value(&self) -> Value {
+        if self.v3 {
+            return self.to_v3();
+        }
+        json!({
+            "cells": self.cells,
+            "metadata": self.metadata,
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        })
+    }
+
+    /// Pretty-printed with a trailing newline, as Jupyter writes it.
+    pub fn to_json(&self) -> String {
+        let mut s =
+            serde_json::to_string_pretty(&self.to_value()).expect("a JSON value always serialises");
+        s.push('\n');
+        s
+    }
+
+    fn to_v3(&self) -> Value {
+        let cells: Vec<Value> = self.cells.iter().map(cell_to_v3).collect();
+        json!({
+            "metadata": self.metadata,
+            "nbformat": 3,
+            "nbformat_minor": 0,
+            "worksheets": [{"cells": cells, "metadata": {}}],
+        })
+    }
+}
+
+impl Default for Notebook {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CellOutput {
+    pub fn stream(text: &str) -> Self {
+        CellOutput::Stream {
+            name: "stdout".into(),
+            text: text.into(),
+        }
+    }
+
+    pub fn result(plain: &str, html: Option<&str>) -> Self {
+        CellOutput::ExecuteResult {
+            plain: plain.into(),
+            html: html.map(Into::into),
+        }
+    }
+
+    /// A PNG display; `bytes` are base64-encoded here.
+    pub fn png(bytes: &[u8]) -> Self {
+        use base64::Engine;
+        CellOutput::Png {
+            base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+
+    /// An error whose traceback lines carry ANSI colour codes, as IPython writes them.
+    pub fn error(ename: &str, evalue: &str, frames: &[&str]) -> Self {
+        let traceback = frames
+            .iter()
+            .map(|f| format!("\u{1b}[0;31m{f}\u{1b}[0m"))
+            .chain(std::iter::once(format!(
+                "\u{1b}[0;31m{ename}\u{1b}[0m: {evalue}"
+            )))
+            .collect();
+        CellOutput::Error {
+            ename: ename.into(),
+            evalue: evalue.into(),
+            traceback,
+        }
+    }
+
+    fn to_v4(&self, count: usize) -> Value {
+        match self {
+            CellOutput::Stream { name, text } => {
+                json!({"output_type": "stream", "name": name, "text": lines(text)})
+            }
+            CellOutput::ExecuteResult { plain, html } => {
+                let mut data = Map::new();
+                data.insert("text/plain".into(), json!(lines(plain)));
+                if let Some(h) = html {
+                    data.insert("text/html".into(), json!(lines(h)));
+                }
+                json!({"output_type": "execute_result", "execution_count": count,
+                       "data": data, "metadata": {}})
+            }
+            CellOutput::Png { base64 } => json!({
+                "output_type": "display_data", "data": {"image/png": base64, "text/plain": ["<Figure>"]},
+                "metadata": {},
+            }),
+            CellOutput::Error {
+                ename,
+                evalue,
+                traceback,
+            } => json!({"output_type": "error", "ename": ename, "evalue": evalue,
+                        "traceback": traceback}),
+        }
+    }
+}
+
+/// nbformat 3 keeps code in `input`, names outputs `pyout`/`pyerr`, and puts mime data at the
+/// top level of an output under short keys.
+fn cell_to_v3(cell: &Value) -> Value {
+    let kind = cell["cell_type"].as_str().unwrap_or("raw");
+    if kind != "code" {
+        return json!({"cell_type": kind, "metadata": {}, "source": cell["source"]});
+    }
+    let outputs: Vec<Value> = cell["outputs"]
+        .as_array()
+        .map(|a| a.iter().map(output_to_v3).collect())
+        .unwrap_or_default();
+    json!({
+        "cell_type": "code", "language": "python", "collapsed": false, "metadata": {},
+        "input": cell["source"], "prompt_number": cell["execution_count"], "outputs": outputs,
+    })
+}
+
+fn output_to_v3(o: &Value) -> Value {
+    match o["output_type"].as_str().unwrap_or("") {
+        "stream" => json!({"output_type": "stream", "stream": o["name"], "text": o["text"]}),
+        "execute_result" => json!({"output_type": "pyout", "prompt_number": o["execution_count"],
+            "text": o["data"]["text/plain"], "html": o["data"]["text/html"], "metadata": {}}),
+        "display_data" => json!({"output_type": "display_data", "png": o["data"]["image/png"],
+            "metadata": {}}),
+        _ => json!({"output_type": "pyerr", "ename": o["ename"], "evalue": o["evalue"],
+            "traceback": o["traceback"]}),
+    }
+}
+
+/// Splits text into nbformat's list-of-lines, each but the last keeping its `\n`.
+pub fn lines(text: &str) -> Vec<String> {
+    text.split_inclusive('\n').map(str::to_string).collect()
+}
+
+fn cell_id(n: usize) -> String {
+    format!("cell-{n:04}")
+}
+
+/// An AWS access key id of the documented shape (not a real key).
+pub fn aws_key_id() -> String {
+    ["AK", "IA", "Z7QRT2XKPL4MW3VN"].concat()
+}
+
+/// An AWS secret access key of the documented shape (40 characters, not a real key).
+pub fn aws_secret_key() -> String {
+    ["wJalr", "XUtnFEMI/K7MDENG/", "bPxRfiCYZQ8Rt4Kw2mNv"].concat()
+}
+
+/// A GitHub classic token whose CRC32 checksum is valid, so checksum validators accept it.
+pub fn github_token() -> String {
+    nbguard::rules::validate::with_token_crc32(
+        &["gh", "p_"].concat(),
+        "Zq8RtY3mKx7Wp2Lc9Vb4Nd6Hf1Js5T",
+    )
+}
+
+/// A PEM private key block (random base64 body, not a usable key).
+pub fn pem_private_key() -> String {
+    let label = ["PRIVATE", " KEY"].concat();
+    let body = [
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7Vx3k2PqJm8Rt",
+        "Yh4Lw9Nc6Bf2Zs1Xa5Ke7Gu3Dp0Tq8Wm4Hn2Jr6Fy9Cv1Lb5Mx3Oz7Pk0Ui2Sg4Ea",
+        "Qd8Rn6Tw1Vy3Xb5Zc7Af9Hj2Kl4Mn6Op8Qr0St2Uv4Wx6Yz8Ab0Cd2Ef4Gh6Ij8Kl",
+    ]
+    .join("\n");
+    format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+}
+
+/// A password assignment as people write them in notebooks.
+pub fn password_line() -> String {
+    ["pass", "word = \"", "PassXYZ", "\""].concat()
+}
+
+/// Runs `cmd` with `stdin` fed in and returns its output.
+pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
+    use std::io::Write;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawning a test command");
+    let mut input = child.stdin.take().expect("stdin was piped");
+    input.write_all(stdin).expect("writing stdin");
+    drop(input);
+    child
+        .wait_with_output()
+        .expect("waiting for a test command")
+}
+
+/// Lossy text of an output's stdout and stderr, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "status {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Makes `path` executable (mode 755).
+pub fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .expect("setting the executable bit");
+}
+
+/// Whether a program runs with `--version` (for skipping tests that need optional tools).
+pub fn has_program(name: impl AsRef<OsStr>) -> bool {
+    Command::new(name)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}

@@ -1,0 +1,311 @@
+//! The git sources against real repositories made by the real `git` binary: staged changes,
+//! commit ranges and pushes, quarantined objects, and hook installation.
+
+mod common;
+
+use std::path::Path;
+
+use common::TestRepo;
+use nbguard::finding::DiagnosticKind;
+use nbguard::source::{repo, staged, Item, Provenance};
+
+/// When set, a test runs as the child of a git hook: it reads the repository the hook runs in and
+/// writes what it saw to the file named by [`CHILD_OUT`].
+const CHILD_ENV: &str = "NBGUARD_TEST_CHILD";
+const CHILD_OUT: &str = "NBGUARD_TEST_CHILD_OUT";
+
+fn read_staged_at(dir: &Path) -> staged::Staged {
+    let repo = repo::open_path(dir).expect("the test repo opens");
+    staged::read_staged(&repo, &staged::Limits::default()).expect("staged changes are readable")
+}
+
+fn paths(items: &[Item]) -> Vec<&str> {
+    items.iter().map(|i| i.path.as_str()).collect()
+}
+
+fn item<'a>(items: &'a [Item], path: &str) -> &'a Item {
+    items
+        .iter()
+        .find(|i| i.path == path)
+        .unwrap_or_else(|| panic!("no item at {path} in {:?}", paths(items)))
+}
+
+/// One line per item: `path old|new`, sorted, so hook children can report through a file.
+fn summary(items: &[Item]) -> String {
+    let mut lines: Vec<String> = items
+        .iter()
+        .map(|i| {
+            let old = if i.old.is_some() { "old" } else { "new" };
+            format!(
+                "{} {old} {}",
+                i.path,
+                String::from_utf8_lossy(&i.new).trim()
+            )
+        })
+        .collect();
+    lines.sort();
+    lines.join("\n")
+}
+
+/// Installs a pre-commit hook that re-runs this test binary as a child running `test`, with the
+/// environment git gives hooks, and returns the file the child will write to.
+fn hook_runs_child(repo: &TestRepo, hooks_dir: &Path, test: &str) -> std::path::PathBuf {
+    let out = repo.scratch("child").join(format!("{test}.out"));
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let script = format!(
+        "#!/bin/sh\nexec '{}' {test} --exact --nocapture --test-threads=1 >/dev/null\n",
+        exe.display()
+    );
+    let hook = hooks_dir.join("pre-commit");
+    std::fs::create_dir_all(hooks_dir).expect("hooks dir");
+    std::fs::write(&hook, script).expect("writing the hook");
+    common::make_executable(&hook);
+    out
+}
+
+/// The child's side of [`hook_runs_child`]: true when this process is the child.
+fn run_as_child() -> bool {
+    let (Some(_), Some(out)) = (std::env::var_os(CHILD_ENV), std::env::var_os(CHILD_OUT)) else {
+        return false;
+    };
+    let repo = repo::open(Path::new(".")).expect("the hook's repository opens");
+    let staged = staged::read_staged(&repo, &staged::Limits::default()).expect("staged reads");
+    std::fs::write(out, summary(&staged.items)).expect("writing the child's report");
+    true
+}
+
+fn commit_with_child(repo: &TestRepo, dir: &Path, out: &Path, args: &[&str]) -> String {
+    let mut cmd = repo.git_command_in(dir, args);
+    cmd.env(CHILD_ENV, "1").env(CHILD_OUT, out);
+    let result = cmd.output().expect("git runs");
+    assert!(result.status.success(), "{}", common::describe(&result));
+    std::fs::read_to_string(out).expect("the hook child wrote its report")
+}
+
+mod staged_changes {
+    use super::*;
+
+    #[test]
+    fn added_file_on_unborn_head_is_all_new() {
+        let repo = TestRepo::new();
+        repo.write("nb.ipynb", common::Notebook::new().code("x = 1").to_json());
+        repo.git(&["add", "nb.ipynb"]);
+        let staged = read_staged_at(repo.path());
+        let it = item(&staged.items, "nb.ipynb");
+        assert!(it.old.is_none());
+        assert_eq!(it.provenance, Provenance::Staged);
+        assert_eq!(
+            it.blob.as_deref(),
+            Some(repo.rev_parse(":nb.ipynb").as_str())
+        );
+        assert!(staged.notices.is_empty(), "{:?}", staged.notices);
+    }
+
+    #[test]
+    fn modified_file_has_heads_content_as_old() {
+        let repo = TestRepo::new();
+        repo.write("a.txt", "one\n");
+        repo.write("same.txt", "same\n");
+        repo.commit_all("first");
+        repo.write("a.txt", format!("one\n{}\n", common::password_line()));
+        repo.git(&["add", "a.txt"]);
+        let staged = read_staged_at(repo.path());
+        assert_eq!(paths(&staged.items), ["a.txt"]);
+        assert_eq!(staged.items[0].old.as_deref(), Some(&b"one\n"[..]));
+    }
+
+    #[test]
+    fn unstaged_changes_are_not_read() {
+        let repo = TestRepo::new();
+        repo.write("a.txt", "one\n");
+        repo.commit_all("first");
+        repo.write("a.txt", "changed but not added\n");
+        assert!(read_staged_at(repo.path()).items.is_empty());
+    }
+
+    #[test]
+    fn deleted_file_gives_nothing_to_scan() {
+        let repo = TestRepo::new();
+        repo.write("a.txt", "one\n");
+        repo.commit_all("first");
+        repo.git(&["rm", "--quiet", "a.txt"]);
+        let staged = read_staged_at(repo.path());
+        assert!(staged.items.is_empty() && staged.notices.is_empty());
+    }
+
+    #[test]
+    fn intent_to_add_is_skipped() {
+        let repo = TestRepo::new();
+        repo.write("later.txt", common::password_line());
+        repo.git(&["add", "-N", "later.txt"]);
+        let staged = read_staged_at(repo.path());
+        assert!(staged.items.is_empty() && staged.notices.is_empty());
+    }
+
+    #[test]
+    fn submodule_is_reported_not_scanned() {
+        let sub = TestRepo::new();
+        sub.write("inner.txt", "inner\n");
+        sub.commit_all("inner");
+        let repo = TestRepo::new();
+        let url = sub.path().to_str().expect("temp paths are UTF-8");
+        repo.git(&["submodule", "--quiet", "add", url, "vendor/sub"]);
+        let staged = read_staged_at(repo.path());
+        assert_eq!(paths(&staged.items), [".gitmodules"]);
+        let notice = &staged.notices[0];
+        assert_eq!(
+            (notice.path.as_str(), notice.kind),
+            ("vendor/sub", DiagnosticKind::Skipped)
+        );
+    }
+
+    #[test]
+    fn symlink_named_like_a_notebook_is_skipped() {
+        let repo = TestRepo::new();
+        repo.write("real.txt", "target\n");
+        std::os::unix::fs::symlink("real.txt", repo.path().join("x.ipynb")).expect("symlink");
+        repo.git(&["add", "x.ipynb", "real.txt"]);
+        let staged = read_staged_at(repo.path());
+        assert_eq!(paths(&staged.items), ["real.txt"]);
+        assert_eq!(staged.notices.len(), 1);
+        assert_eq!(staged.notices[0].path, "x.ipynb");
+        assert_eq!(staged.notices[0].kind, DiagnosticKind::Skipped);
+    }
+
+    #[test]
+    fn blob_over_the_limit_is_reported_not_read() {
+        let repo = TestRepo::new();
+        repo.write("big.txt", "x".repeat(100));
+        repo.write("small.txt", "x");
+        repo.git(&["add", "."]);
+        let git = repo::open_path(repo.path()).expect("opens");
+        let staged = staged::read_staged(&git, &staged::Limits { max_bytes: 10 }).expect("reads");
+        assert_eq!(paths(&staged.items), ["small.txt"]);
+        assert_eq!(staged.notices[0].path, "big.txt");
+        assert_eq!(staged.notices[0].kind, DiagnosticKind::TooLarge);
+    }
+
+    #[test]
+    fn renamed_and_edited_file_keeps_its_old_content() {
+        let repo = TestRepo::new();
+        repo.write("a/nb.ipynb", "line one\n");
+        repo.commit_all("first");
+        std::fs::create_dir(repo.path().join("b")).expect("mkdir");
+        repo.git(&["mv", "a/nb.ipynb", "b/nb.ipynb"]);
+        repo.write("b/nb.ipynb", "line one\nline two\n");
+        repo.git(&["add", "b/nb.ipynb"]);
+        let staged = read_staged_at(repo.path());
+        let it = item(&staged.items, "b/nb.ipynb");
+        assert_eq!(it.old.as_deref(), Some(&b"line one\n"[..]));
+    }
+
+    #[test]
+    fn unmerged_path_scans_the_incoming_side() {
+        let repo = TestRepo::new();
+        repo.write("c.txt", "base\n");
+        repo.commit_all("base");
+        repo.git(&["checkout", "--quiet", "-b", "other"]);
+        repo.write("c.txt", "theirs\n");
+        repo.commit_all("theirs");
+        repo.git(&["checkout", "--quiet", "main"]);
+        repo.write("c.txt", "ours\n");
+        repo.commit_all("ours");
+        assert!(!repo
+            .git_may_fail(&["merge", "--quiet", "other"])
+            .status
+            .success());
+        let staged = read_staged_at(repo.path());
+        assert_eq!(summary(&staged.items), "c.txt old theirs");
+        assert_eq!(staged.notices[0].kind, DiagnosticKind::Other);
+    }
+
+    #[test]
+    fn linked_worktree_reads_its_own_index() {
+        let repo = TestRepo::new();
+        repo.write("a.txt", "one\n");
+        repo.commit_all("first");
+        let wt = repo.scratch("wt-parent").join("wt");
+        let wt_str = wt.to_str().expect("temp paths are UTF-8");
+        repo.git(&["worktree", "add", "--quiet", "-b", "feature", wt_str]);
+        std::fs::write(wt.join("b.txt"), "in worktree\n").expect("write");
+        repo.git_in(&wt, &["add", "b.txt"]);
+        assert_eq!(summary(&read_staged_at(&wt).items), "b.txt new in worktree");
+        assert!(read_staged_at(repo.path()).items.is_empty());
+    }
+
+    #[test]
+    fn sparse_index_directories_are_compared_with_head() {
+        let repo = TestRepo::new();
+        repo.write("in/a.txt", "in\n");
+        repo.write("out/b.txt", "v1\n");
+        repo.commit_all("first");
+        repo.write("out/b.txt", "v2\n");
+        repo.commit_all("second");
+        repo.git(&["sparse-checkout", "set", "--cone", "--sparse-index", "in"]);
+        let listed = repo.git_stdout(&["ls-files", "--sparse"]);
+        assert!(listed.lines().any(|l| l == "out/"), "not sparse: {listed}");
+        assert!(read_staged_at(repo.path()).items.is_empty());
+        // The index keeps `out/` at the second commit's tree while HEAD moves back.
+        repo.git(&["reset", "--quiet", "--soft", "HEAD~1"]);
+        repo.write("in/a.txt", "in, edited\n");
+        repo.git(&["add", "in/a.txt"]);
+        let staged = read_staged_at(repo.path());
+        assert_eq!(
+            summary(&staged.items),
+            "in/a.txt old in, edited\nout/b.txt old v2"
+        );
+    }
+
+    #[test]
+    fn hook_sees_the_index_git_commit_prepares() {
+        if run_as_child() {
+            return;
+        }
+        let repo = TestRepo::new();
+        repo.write("a.txt", "a1\n");
+        repo.write("b.txt", "b1\n");
+        repo.commit_all("first");
+        let out = hook_runs_child(
+            &repo,
+            &repo.path().join(".git/hooks"),
+            "staged_changes::hook_sees_the_index_git_commit_prepares",
+        );
+        repo.write("a.txt", "a2\n");
+        repo.write("b.txt", "b2\n");
+        repo.git(&["add", "a.txt"]);
+        // Plain commit: the real index (GIT_INDEX_FILE is relative here).
+        let seen = commit_with_child(&repo, repo.path(), &out, &["commit", "-qm", "a"]);
+        assert_eq!(seen, "a.txt old a2");
+        // `commit -a`: a locked copy of the index with b.txt added.
+        repo.write("a.txt", "a3\n");
+        let seen = commit_with_child(&repo, repo.path(), &out, &["commit", "-qam", "ab"]);
+        assert_eq!(seen, "a.txt old a3\nb.txt old b2");
+        // `commit <path>`: a temporary index holding HEAD plus that path only.
+        repo.write("a.txt", "a4\n");
+        repo.write("b.txt", "b4\n");
+        repo.git(&["add", "b.txt"]);
+        let seen = commit_with_child(&repo, repo.path(), &out, &["commit", "-qm", "a", "a.txt"]);
+        assert_eq!(seen, "a.txt old a4");
+    }
+
+    #[test]
+    fn hook_in_linked_worktree_sees_that_worktrees_index() {
+        if run_as_child() {
+            return;
+        }
+        let repo = TestRepo::new();
+        repo.write("a.txt", "a1\n");
+        repo.commit_all("first");
+        let wt = repo.scratch("wt-parent").join("wt");
+        let wt_str = wt.to_str().expect("temp paths are UTF-8");
+        repo.git(&["worktree", "add", "--quiet", "-b", "feature", wt_str]);
+        let out = hook_runs_child(
+            &repo,
+            &repo.path().join(".git/hooks"),
+            "staged_changes::hook_in_linked_worktree_sees_that_worktrees_index",
+        );
+        std::fs::write(wt.join("a.txt"), "a-wt\n").expect("write");
+        let seen = commit_with_child(&repo, &wt, &out, &["commit", "-qam", "wt"]);
+        assert_eq!(seen, "a.txt old a-wt");
+    }
+}
