@@ -206,6 +206,40 @@ pub fn discover(
     Ok(layers)
 }
 
+/// The system-wide config for servers: `NBGUARD_SYSTEM_CONFIG`, else `/etc/nbguard/config.toml`.
+pub fn system_config_path() -> PathBuf {
+    std::env::var_os("NBGUARD_SYSTEM_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/etc/nbguard/config.toml"))
+}
+
+/// The layers for a server-side hook, lowest precedence first: the system config, the user
+/// config of the account git runs as, `<git dir>/nbguard.toml`, then explicit files. A pushed
+/// `.nbguard.toml` is never read: a push must not be able to switch its own checks off.
+pub fn discover_server(
+    git_dir: &Path,
+    explicit: &[PathBuf],
+) -> Result<Vec<(PathBuf, RawConfig)>, ConfigError> {
+    let mut layers = Vec::new();
+    let system = system_config_path();
+    if system.is_file() {
+        layers.push((system.clone(), load_file(&system)?));
+    }
+    if let Some(p) = user_config_path() {
+        if p.is_file() {
+            layers.push((p.clone(), load_file(&p)?));
+        }
+    }
+    let repo = git_dir.join("nbguard.toml");
+    if repo.is_file() {
+        layers.push((repo.clone(), load_file(&repo)?));
+    }
+    for p in explicit {
+        layers.push((p.clone(), load_file(p)?));
+    }
+    Ok(layers)
+}
+
 /// Folds layers (lowest precedence first) into settings.
 pub fn resolve(layers: &[(PathBuf, RawConfig)]) -> Result<Settings, ConfigError> {
     let mut s = Settings {

@@ -28,6 +28,26 @@ struct Cli {
 enum Command {
     /// Scan files and directories (everything in them).
     Scan(ScanArgs),
+    /// Git pre-commit hook: scan what the commit adds (the index against HEAD).
+    PreCommit(HookArgs),
+    /// Git pre-push hook: scan the commits being pushed (ref lines on stdin).
+    PrePush {
+        /// The remote's name, as git passes it.
+        remote: Option<String>,
+        /// The remote's URL, as git passes it (unused).
+        url: Option<String>,
+        #[command(flatten)]
+        hook: HookArgs,
+    },
+    /// Scan the commits of a revision range, e.g. `origin/main..HEAD`, for CI merge requests.
+    Diff {
+        /// `base..head`, `base...head`, a single revision, or `rev^!`.
+        range: String,
+        #[command(flatten)]
+        hook: HookArgs,
+    },
+    /// Git pre-receive hook (server side): scan every commit a push brings.
+    PreReceive(HookArgs),
     /// List or check the rule catalogue.
     Rules {
         #[command(subcommand)]
@@ -87,6 +107,17 @@ struct Output {
     no_color: bool,
 }
 
+#[derive(Args, Clone, Default)]
+struct HookArgs {
+    /// The repository (default: the one git runs the hook in).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    out: Output,
+}
+
 #[derive(Args)]
 struct ScanArgs {
     /// Files or directories (default: the current directory).
@@ -117,6 +148,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(a) => scan(a),
+        Command::PreCommit(h) => client_gate(Gate::PreCommit, &h),
+        Command::PrePush { remote, hook, .. } => client_gate(Gate::PrePush(remote), &hook),
+        Command::Diff { range, hook } => client_gate(Gate::Range(range), &hook),
+        Command::PreReceive(h) => server_gate(&h),
         Command::Rules { action, common } => rules(action, &common),
     }
 }
@@ -248,6 +283,155 @@ fn finish(
         }
     }
     Ok(if report.blocked { 1 } else { 0 })
+}
+
+enum Gate {
+    PreCommit,
+    PrePush(Option<String>),
+    Range(String),
+}
+
+const CLIENT_ADVICE: &[&str] = &[
+    "",
+    "nbguard blocked this. For each finding above, either:",
+    "  - remove the value and load it from the environment, a secret manager or getpass() instead;",
+    "  - clear the cell's output if it was printed there (Restart & Clear Output, or nbstripout);",
+    "  - or, for a false positive, add `# nbguard: ignore[<rule>]` to the line (or tag the cell",
+    "    `nbguard-ignore`) and say why in the commit message.",
+    "Then `git add` the files and try again.",
+    "A credential that was ever committed anywhere, even only locally, must be treated as leaked:",
+    "rotate it (revoke it and issue a new one) as well as removing it.",
+];
+
+const SERVER_ADVICE: &[&str] = &[
+    "",
+    "nbguard rejected this push: the commits listed above add credentials or personal data.",
+    "The whole push was refused; nothing was stored. To fix it, rewrite those commits:",
+    "  - last commit only: edit the file, `git add` it, `git commit --amend`;",
+    "  - older commits: `git rebase -i <oldest listed commit>^`, mark each listed commit `edit`,",
+    "    remove the value, `git commit --amend`, `git rebase --continue`;",
+    "then push again. Removing the value in a new commit is not enough: it would stay in history.",
+    "Rotate every credential listed (revoke and reissue): it has left your machine.",
+];
+
+/// Repository root for a client hook's `.nbguard.toml`.
+fn work_root(repo: &Option<PathBuf>) -> PathBuf {
+    let dir = repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    match nbguard::source::repo::read_layout(&dir) {
+        Ok(l) => l.work_tree.unwrap_or(l.git_dir),
+        Err(_) => dir,
+    }
+}
+
+fn client_gate(gate: Gate, h: &HookArgs) -> Result<u8> {
+    let dir = h.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let s = settings(Some(&work_root(&h.repo)), &h.common)?;
+    let scanner = scanner(&s, &h.out)?;
+    let name = match &gate {
+        Gate::PreCommit => "pre-commit",
+        Gate::PrePush(_) => "pre-push",
+        Gate::Range(_) => "diff",
+    };
+    let _watchdog = watchdog(name, &s);
+    let result = match gate {
+        Gate::PreCommit => nbguard::commands::git::pre_commit(&scanner, &dir),
+        Gate::PrePush(remote) => {
+            let stdin = read_stdin()?;
+            nbguard::commands::git::pre_push(&scanner, &dir, remote.as_deref(), &stdin)
+        }
+        Gate::Range(spec) => nbguard::commands::git::range(&scanner, &dir, &spec),
+    };
+    let to_stderr = name != "diff";
+    match result {
+        Ok(report) => {
+            let opts = report::Options {
+                advice: CLIENT_ADVICE.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            };
+            finish(report, &s, &h.out, opts, to_stderr)
+        }
+        Err(e) => fail_policy(name, &s, anyhow::Error::new(e)),
+    }
+}
+
+fn server_gate(h: &HookArgs) -> Result<u8> {
+    let dir = h.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let git_dir = nbguard::commands::git::git_dir(&dir);
+    let layers = if h.common.no_config {
+        config::discover_server(Path::new("/nonexistent"), &h.common.config)?
+    } else {
+        config::discover_server(&git_dir, &h.common.config)?
+    };
+    let s = config::resolve(&layers)?;
+    let scanner = scanner(&s, &h.out)?;
+    let _watchdog = watchdog("pre-receive", &s);
+    let stdin = read_stdin()?;
+    match nbguard::commands::git::pre_receive(&scanner, &dir, &stdin) {
+        Ok(mut report) => {
+            if s.allow_push_option {
+                let allowed = nbguard::commands::git::push_option_allows();
+                let used = nbguard::commands::git::apply_push_allows(&mut report, &allowed);
+                for u in &used {
+                    eprintln!("nbguard: allowed by push option (recorded): {u}");
+                }
+                if let Err(e) = nbguard::commands::git::record_allows(&git_dir, &used) {
+                    return fail_policy(
+                        "pre-receive",
+                        &s,
+                        anyhow::anyhow!("cannot record push-option bypass: {e}"),
+                    );
+                }
+            }
+            let mut advice: Vec<String> = SERVER_ADVICE.iter().map(|s| s.to_string()).collect();
+            if s.allow_push_option {
+                advice.push("A reviewed false positive can be let through with `git push -o nbguard.allow=<fingerprint>` (recorded).".into());
+            }
+            let opts = report::Options {
+                advice,
+                ..Default::default()
+            };
+            finish(report, &s, &h.out, opts, true)
+        }
+        Err(e) => fail_policy("pre-receive", &s, anyhow::Error::new(e)),
+    }
+}
+
+fn read_stdin() -> Result<String> {
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+        .context("cannot read the ref updates on standard input")?;
+    Ok(s)
+}
+
+/// A hook that cannot do its job says so, then blocks (`closed`, the default) or lets the change
+/// through (`open`).
+fn fail_policy(name: &str, s: &Settings, e: anyhow::Error) -> Result<u8> {
+    match s.on_error {
+        config::FailPolicy::Closed => {
+            eprintln!("nbguard: {name} could not check this change, so it is blocked (hook.on_error = \"closed\"): {e:#}");
+            Ok(2)
+        }
+        config::FailPolicy::Open => {
+            eprintln!("nbguard: warning: {name} could not check this change and lets it through (hook.on_error = \"open\"): {e:#}");
+            Ok(0)
+        }
+    }
+}
+
+/// Enforces `hook.max_seconds`: past the budget the process ends with the failure policy's
+/// answer, whatever it was doing.
+fn watchdog(name: &'static str, s: &Settings) -> Option<std::thread::JoinHandle<()>> {
+    let secs = s.max_seconds?;
+    let policy = s.on_error;
+    Some(std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(secs));
+        let (code, what) = match policy {
+            config::FailPolicy::Closed => (2, "blocked (hook.on_error = \"closed\")"),
+            config::FailPolicy::Open => (0, "let through (hook.on_error = \"open\")"),
+        };
+        eprintln!("nbguard: {name} did not finish within {secs} s (hook.max_seconds); the change is {what}");
+        std::process::exit(code);
+    }))
 }
 
 fn rules(action: RulesAction, common: &Common) -> Result<u8> {

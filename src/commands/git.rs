@@ -1,0 +1,149 @@
+//! The git gates: `pre-commit` (the index against `HEAD`), `pre-push` and `diff <range>` (the
+//! commits a push or merge request brings), and `pre-receive` (every commit a push brings, read
+//! inside git's quarantine). Each gathers items from `source`, scans only what they add, and
+//! returns a report; printing and exit codes are left to `main.rs`.
+
+use std::path::{Path, PathBuf};
+
+use crate::commands::scan_items;
+use crate::finding::{Diagnostic, Suppression};
+use crate::report::Report;
+use crate::scanner::Scanner;
+use crate::source::{commits, quarantine, repo, staged, Item, Notice};
+
+/// Why a git gate could not do its job.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error(transparent)]
+    Open(#[from] repo::Error),
+    #[error(transparent)]
+    Quarantine(#[from] quarantine::Error),
+    #[error(transparent)]
+    Staged(#[from] staged::Error),
+    #[error(transparent)]
+    Commits(#[from] commits::Error),
+    #[error("cannot read the ref updates on standard input: {0}")]
+    Stdin(#[source] std::io::Error),
+}
+
+fn limits(scanner: &Scanner) -> repo::Limits {
+    repo::Limits {
+        max_bytes: scanner.max_file_size(),
+    }
+}
+
+fn gather(scanner: &Scanner, items: Vec<Item>, notices: Vec<Notice>) -> Report {
+    let items: Vec<Item> = items
+        .into_iter()
+        .filter(|i| scanner.wants(&i.path))
+        .collect();
+    let mut report = scan_items(scanner, items);
+    report
+        .diagnostics
+        .extend(notices.into_iter().map(|n| Diagnostic {
+            path: n.path,
+            kind: n.kind,
+            message: n.message,
+            commit: None,
+        }));
+    report
+}
+
+/// What `git commit` is about to record, against `HEAD`.
+pub fn pre_commit(scanner: &Scanner, dir: &Path) -> Result<Report, GitError> {
+    let repo = repo::open(dir)?;
+    let staged = staged::read_staged(&repo, &limits(scanner))?;
+    Ok(gather(scanner, staged.items, staged.notices))
+}
+
+/// The commits a `git push` sends (`pre-push` hook: ref lines on stdin).
+pub fn pre_push(
+    scanner: &Scanner,
+    dir: &Path,
+    remote: Option<&str>,
+    stdin: &str,
+) -> Result<Report, GitError> {
+    let repo = repo::open(dir)?;
+    let updates = commits::parse_ref_updates(stdin)?;
+    let pushed = commits::read_pre_push(&repo, &updates, remote, &limits(scanner))?;
+    Ok(gather(scanner, pushed.items, pushed.notices))
+}
+
+/// The commits of a revision range (`base..head`), for CI merge-request jobs.
+pub fn range(scanner: &Scanner, dir: &Path, spec: &str) -> Result<Report, GitError> {
+    let repo = repo::open(dir)?;
+    let pushed = commits::read_range(&repo, spec, &limits(scanner))?;
+    Ok(gather(scanner, pushed.items, pushed.notices))
+}
+
+/// Every commit a push brings to a server repository, read inside git's quarantine.
+pub fn pre_receive(scanner: &Scanner, dir: &Path, stdin: &str) -> Result<Report, GitError> {
+    let q = quarantine::open(dir)?;
+    let updates = commits::parse_ref_updates(stdin)?;
+    let pushed = commits::read_push(q.repo(), &updates, &limits(scanner))?;
+    Ok(gather(scanner, pushed.items, pushed.notices))
+}
+
+/// The repository's git directory as the server sees it (`GIT_DIR`, else `dir`), for the
+/// server-side config file and the log of push-option bypasses.
+pub fn git_dir(dir: &Path) -> PathBuf {
+    match repo::read_layout(dir) {
+        Ok(l) => l.git_dir,
+        Err(_) => dir.to_path_buf(),
+    }
+}
+
+/// Fingerprints named by `git push -o nbguard.allow=<fingerprint>` (git passes push options as
+/// `GIT_PUSH_OPTION_COUNT` and `GIT_PUSH_OPTION_<n>`).
+pub fn push_option_allows() -> Vec<String> {
+    let n: usize = std::env::var("GIT_PUSH_OPTION_COUNT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    (0..n)
+        .filter_map(|i| std::env::var(format!("GIT_PUSH_OPTION_{i}")).ok())
+        .filter_map(|o| {
+            o.strip_prefix("nbguard.allow=")
+                .map(|f| f.trim().to_string())
+        })
+        .filter(|f| !f.is_empty())
+        .collect()
+}
+
+/// Marks the findings whose fingerprints a push option allows, and returns them for the record.
+pub fn apply_push_allows(report: &mut Report, allowed: &[String]) -> Vec<String> {
+    let mut used = Vec::new();
+    for f in report.findings.iter_mut().filter(|f| f.is_active()) {
+        if allowed.iter().any(|a| a == &f.fingerprint) {
+            f.suppressed = Some(Suppression::PushOption);
+            used.push(format!("{} {} {}", f.fingerprint, f.rule, f.path));
+        }
+    }
+    used
+}
+
+/// Appends one line per allowed finding to `<git dir>/nbguard-allowed.log`, so that every
+/// bypass can be audited later.
+pub fn record_allows(git_dir: &Path, used: &[String]) -> std::io::Result<()> {
+    use std::io::Write;
+    if used.is_empty() {
+        return Ok(());
+    }
+    let when = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let who = std::env::var("GL_USERNAME")
+        .or_else(|_| std::env::var("GITEA_PUSHER_NAME"))
+        .or_else(|_| std::env::var("REMOTE_USER"))
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(git_dir.join("nbguard-allowed.log"))?;
+    for u in used {
+        writeln!(f, "{when} {who} {u}")?;
+    }
+    Ok(())
+}
