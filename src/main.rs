@@ -464,6 +464,10 @@ fn rules(action: RulesAction, common: &Common) -> Result<u8> {
             let mut failures = Vec::new();
             let mut examples = 0;
             for rule in &scanner.catalogue().rules {
+                if let Err(e) = rule.compile_now() {
+                    failures.push(e.to_string());
+                    continue;
+                }
                 if rule.examples.is_empty() || rule.negative_examples.is_empty() {
                     failures.push(format!(
                         "{}: needs at least one example and one negative example",

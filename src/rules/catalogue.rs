@@ -6,6 +6,7 @@
 
 use regex::Regex;
 use serde::Deserialize;
+use std::sync::OnceLock;
 
 use crate::finding::Severity;
 
@@ -109,7 +110,9 @@ pub enum CatalogueError {
     Duplicate(String),
 }
 
-/// A rule ready to run.
+/// A rule ready to run. Its regexes are checked for syntax when the catalogue loads and compiled
+/// on first use: a hook that scans three files should not pay for compiling two hundred automata
+/// whose keywords never occur.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
@@ -117,19 +120,86 @@ pub struct Rule {
     pub description: String,
     pub severity: Severity,
     pub keywords: Vec<String>,
-    pub regex: Regex,
-    pub secret_group: usize,
+    pub pattern: String,
+    compiled: OnceLock<Compiled>,
+    secret_group_spec: Option<SecretGroup>,
     pub entropy: Option<f64>,
     pub validator: Option<crate::rules::validate::Validator>,
-    pub allow: Vec<Regex>,
-    pub context: Option<(Regex, usize)>,
+    allow_patterns: Vec<String>,
+    context_pattern: Option<(String, usize)>,
     pub placeholder_check: bool,
     pub fix: String,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
 }
 
+/// The compiled parts of a rule.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub regex: Regex,
+    pub secret_group: usize,
+    pub allow: Vec<Regex>,
+    pub context: Option<(Regex, usize)>,
+}
+
+impl Rule {
+    /// The compiled regexes. Built-in rules are all compiled by the test suite, and custom rules
+    /// are compiled eagerly when configuration loads, so this cannot fail at scan time.
+    pub fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            self.try_compile()
+                .expect("rules are compiled once at load or in tests before they are used lazily")
+        })
+    }
+
+    /// Compiles now, reporting any error (used for custom rules and by `rules check`).
+    pub fn try_compile(&self) -> Result<Compiled, CatalogueError> {
+        let regex = compile_regex(&self.id, "match", &self.pattern)?;
+        let bad = |message: String| CatalogueError::Invalid {
+            id: self.id.clone(),
+            message,
+        };
+        let secret_group = match &self.secret_group_spec {
+            Some(SecretGroup::Index(i)) if *i < regex.captures_len() => *i,
+            Some(SecretGroup::Index(i)) => return Err(bad(format!("no capture group {i}"))),
+            Some(SecretGroup::Name(n)) => regex
+                .capture_names()
+                .position(|c| c == Some(n.as_str()))
+                .ok_or_else(|| bad(format!("no capture group named {n}")))?,
+            None => regex
+                .capture_names()
+                .position(|c| c == Some("secret"))
+                .unwrap_or(if regex.captures_len() > 1 { 1 } else { 0 }),
+        };
+        let allow = self
+            .allow_patterns
+            .iter()
+            .map(|a| compile_regex(&self.id, "allow", a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let context = match &self.context_pattern {
+            None => None,
+            Some((c, lines)) => Some((compile_regex(&self.id, "context", c)?, *lines)),
+        };
+        Ok(Compiled {
+            regex,
+            secret_group,
+            allow,
+            context,
+        })
+    }
+
+    /// Compiles now and keeps the result.
+    pub fn compile_now(&self) -> Result<(), CatalogueError> {
+        if self.compiled.get().is_none() {
+            let c = self.try_compile()?;
+            let _ = self.compiled.set(c);
+        }
+        Ok(())
+    }
+}
+
 impl RawRule {
+    /// Checks the rule (id shape, regex syntax, validator name) without building automata.
     pub fn compile(&self) -> Result<Rule, CatalogueError> {
         let id = self.id.clone();
         let bad = |message: String| CatalogueError::Invalid {
@@ -142,61 +212,53 @@ impl RawRule {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
             || self.id.split('.').count() < 2
         {
-            return Err(bad(
-                "ids look like `kind.provider.what`, in lowercase".into()
-            ));
+            return Err(bad("ids look like `kind.provider.what`, in lowercase".into()));
         }
-        let regex = compile_regex(&self.id, "match", &self.regex)?;
-        let secret_group = match &self.secret_group {
-            Some(SecretGroup::Index(i)) if *i < regex.captures_len() => *i,
-            Some(SecretGroup::Index(i)) => return Err(bad(format!("no capture group {i}"))),
-            Some(SecretGroup::Name(n)) => regex
-                .capture_names()
-                .position(|c| c == Some(n.as_str()))
-                .ok_or_else(|| bad(format!("no capture group named {n}")))?,
-            None => regex
-                .capture_names()
-                .position(|c| c == Some("secret"))
-                .unwrap_or(if regex.captures_len() > 1 { 1 } else { 0 }),
-        };
+        check_syntax(&self.id, "match", &self.regex)?;
+        for a in &self.allow {
+            check_syntax(&self.id, "allow", a)?;
+        }
+        if let Some(c) = &self.context {
+            check_syntax(&self.id, "context", &c.regex)?;
+        }
         let validator = match &self.validator {
             None => None,
             Some(name) => Some(
                 name.parse::<crate::rules::validate::Validator>()
-                    .map_err(|e| bad(e))?,
+                    .map_err(bad)?,
             ),
-        };
-        let allow = self
-            .allow
-            .iter()
-            .map(|a| compile_regex(&self.id, "allow", a))
-            .collect::<Result<Vec<_>, _>>()?;
-        let context = match &self.context {
-            None => None,
-            Some(c) => Some((compile_regex(&self.id, "context", &c.regex)?, c.lines)),
         };
         Ok(Rule {
             id: self.id.clone(),
             title: self.title.clone(),
             description: self.description.clone(),
             severity: self.severity,
-            keywords: self
-                .keywords
-                .iter()
-                .map(|k| k.to_ascii_lowercase())
-                .collect(),
-            regex,
-            secret_group,
+            keywords: self.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
+            pattern: self.regex.clone(),
+            compiled: OnceLock::new(),
+            secret_group_spec: self.secret_group.clone(),
             entropy: self.entropy,
             validator,
-            allow,
-            context,
+            allow_patterns: self.allow.clone(),
+            context_pattern: self.context.as_ref().map(|c| (c.regex.clone(), c.lines)),
             placeholder_check: self.placeholder_check,
             fix: self.fix.clone(),
             examples: self.examples.clone(),
             negative_examples: self.negative_examples.clone(),
         })
     }
+}
+
+/// Parses a pattern (cheap) so that a syntax error is reported when the catalogue loads.
+fn check_syntax(id: &str, what: &'static str, pattern: &str) -> Result<(), CatalogueError> {
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .map(|_| ())
+        .map_err(|e| CatalogueError::Invalid {
+            id: id.to_string(),
+            message: format!("invalid {what} regex: {e}"),
+        })
 }
 
 fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, CatalogueError> {

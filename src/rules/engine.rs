@@ -94,9 +94,10 @@ impl Catalogue {
         let mut hit = Vec::new();
         for r in self.candidates(text, &mut hit) {
             let rule = &self.rules[r as usize];
-            for caps in rule.regex.captures_iter(text) {
+            let compiled = rule.compiled();
+            for caps in compiled.regex.captures_iter(text) {
                 let whole = caps.get(0).expect("group 0 always participates");
-                let Some(secret) = caps.get(rule.secret_group).or(Some(whole)) else {
+                let Some(secret) = caps.get(compiled.secret_group).or(Some(whole)) else {
                     continue;
                 };
                 if secret.as_str().is_empty()
@@ -117,7 +118,8 @@ impl Catalogue {
 }
 
 fn accept(rule: &Rule, secret: &str, text: &str, start: usize, end: usize) -> bool {
-    if rule.allow.iter().any(|a| a.is_match(secret)) {
+    let compiled = rule.compiled();
+    if compiled.allow.iter().any(|a| a.is_match(secret)) {
         return false;
     }
     if rule.placeholder_check && filters::is_placeholder(secret) {
@@ -133,7 +135,7 @@ fn accept(rule: &Rule, secret: &str, text: &str, start: usize, end: usize) -> bo
             return false;
         }
     }
-    if let Some((re, lines)) = &rule.context {
+    if let Some((re, lines)) = &compiled.context {
         if !re.is_match(window(text, start, end, *lines)) {
             return false;
         }
