@@ -253,7 +253,7 @@ impl RawRule {
 fn check_syntax(id: &str, what: &'static str, pattern: &str) -> Result<(), CatalogueError> {
     regex_syntax::ParserBuilder::new()
         .build()
-        .parse(pattern)
+        .parse(&ascii_classes(pattern))
         .map(|_| ())
         .map_err(|e| CatalogueError::Invalid {
             id: id.to_string(),
@@ -262,7 +262,7 @@ fn check_syntax(id: &str, what: &'static str, pattern: &str) -> Result<(), Catal
 }
 
 fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, CatalogueError> {
-    regex::RegexBuilder::new(pattern)
+    regex::RegexBuilder::new(&ascii_classes(pattern))
         .size_limit(1 << 24)
         .build()
         .map_err(|source| CatalogueError::Regex {
@@ -270,6 +270,34 @@ fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, C
             what,
             source,
         })
+}
+
+/// Rewrites `\b`, `\B`, `\w` and `\d` to their ASCII forms. Secrets are ASCII, and Unicode word
+/// boundaries stop the regex engine's lazy DFA on any non-ASCII text (notebooks are full of it),
+/// sending every search to the much slower PikeVM.
+pub(crate) fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('B') => out.push_str("(?-u:\\B)"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('W') => out.push_str("[^0-9A-Za-z_]"),
+            Some('d') => out.push_str("[0-9]"),
+            Some('D') => out.push_str("[^0-9]"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// Parses one rule file.
@@ -289,4 +317,17 @@ pub fn builtin_raw() -> Result<Vec<RawRule>, CatalogueError> {
         out.extend(parse_rule_file(name, text)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_classes;
+
+    #[test]
+    fn unicode_classes_become_ascii_and_escapes_survive() {
+        assert_eq!(ascii_classes(r"\bab\w+\\b[\d_]"), r"(?-u:\b)ab[0-9A-Za-z_]+\\b[[0-9]_]");
+        let re = regex::Regex::new(&ascii_classes(r"\b(AKIA[A-Z0-9]{4})\b")).unwrap();
+        assert!(re.is_match("é AKIA1234 é"));
+        assert!(!re.is_match("xAKIA1234"));
+    }
 }

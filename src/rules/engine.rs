@@ -58,6 +58,8 @@ impl Catalogue {
         }
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
+            // A full DFA: overlapping search over every byte of every text is the hottest loop.
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
             .build(&keywords)
             .map_err(|e| CatalogueError::Invalid {
