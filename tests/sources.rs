@@ -309,3 +309,292 @@ mod staged_changes {
         assert_eq!(seen, "a.txt old a-wt");
     }
 }
+
+mod commit_ranges {
+    use super::*;
+    use nbguard::source::commits::{self, Limits, Pushed, RefUpdate};
+
+    fn open(repo: &TestRepo) -> gix::Repository {
+        repo::open_path(repo.path()).expect("the test repo opens")
+    }
+
+    fn range(repo: &TestRepo, spec: &str) -> Pushed {
+        commits::read_range(&open(repo), spec, &Limits::default()).expect("the range reads")
+    }
+
+    fn oid(hex: &str) -> gix::ObjectId {
+        gix::ObjectId::from_hex(hex.as_bytes()).expect("git prints valid ids")
+    }
+
+    /// `path@commit-summary old|new content` per item, in the order emitted.
+    fn lines(pushed: &Pushed) -> Vec<String> {
+        pushed
+            .items
+            .iter()
+            .map(|i| {
+                let summary = match &i.provenance {
+                    Provenance::Commit(c) => c.summary.clone(),
+                    other => format!("{other:?}"),
+                };
+                let old = match &i.old {
+                    Some(o) => String::from_utf8_lossy(o).trim().to_string(),
+                    None => "-".into(),
+                };
+                let new = String::from_utf8_lossy(&i.new).trim().to_string();
+                format!("{}@{summary} {old} -> {new}", i.path)
+            })
+            .collect()
+    }
+
+    /// Commits on a branch that is then deleted, so they exist but no ref reaches them: what a
+    /// server sees during pre-receive.
+    fn unreferenced_commits(repo: &TestRepo, branch: &str, files: &[(&str, &str)]) -> String {
+        repo.git(&["checkout", "--quiet", "-b", branch]);
+        for (path, content) in files {
+            repo.write(path, content);
+            repo.commit_all(&format!("{branch}: {path}"));
+        }
+        let tip = repo.rev_parse("HEAD");
+        repo.git(&["checkout", "--quiet", "main"]);
+        repo.git(&["branch", "--quiet", "-D", branch]);
+        tip
+    }
+
+    fn base_repo() -> TestRepo {
+        let repo = TestRepo::new();
+        repo.write("a.txt", "a1\n");
+        repo.commit_all("c1");
+        repo
+    }
+
+    fn update(old: Option<&str>, new: Option<&str>, name: &str) -> RefUpdate {
+        RefUpdate {
+            old: old.map(oid),
+            new: new.map(oid),
+            name: name.into(),
+        }
+    }
+
+    fn push(repo: &TestRepo, updates: &[RefUpdate]) -> Pushed {
+        commits::read_push(&open(repo), updates, &Limits::default()).expect("the push reads")
+    }
+
+    #[test]
+    fn linear_history_is_read_oldest_first_with_parent_content() {
+        let repo = base_repo();
+        let c1 = repo.rev_parse("HEAD");
+        repo.write("a.txt", "a2\n");
+        repo.write("b.txt", "b1\n");
+        repo.commit_all("c2");
+        repo.write("b.txt", "b2\n");
+        repo.commit_all("c3");
+        let pushed = range(&repo, &format!("{c1}..main"));
+        assert_eq!(
+            lines(&pushed),
+            ["a.txt@c2 a1 -> a2", "b.txt@c2 - -> b1", "b.txt@c3 b1 -> b2"]
+        );
+        let Provenance::Commit(info) = &pushed.items[2].provenance else {
+            panic!("commit provenance expected");
+        };
+        assert_eq!(info.id, repo.rev_parse("HEAD"));
+        assert_eq!(
+            (info.author.as_str(), info.email.as_str()),
+            ("Ada Tester", "ada@example.com")
+        );
+        assert_eq!(info.time, 1_704_164_645);
+        assert_eq!(info.reference, None);
+    }
+
+    #[test]
+    fn single_revision_reads_its_whole_history() {
+        let repo = base_repo();
+        repo.write("b.txt", "b1\n");
+        repo.commit_all("c2");
+        assert_eq!(
+            lines(&range(&repo, "HEAD")),
+            ["a.txt@c1 - -> a1", "b.txt@c2 - -> b1"]
+        );
+        assert_eq!(lines(&range(&repo, "HEAD^!")), ["b.txt@c2 - -> b1"]);
+    }
+
+    #[test]
+    fn merge_commit_brings_only_its_own_resolution() {
+        let repo = base_repo();
+        let base = repo.rev_parse("HEAD");
+        repo.git(&["checkout", "--quiet", "-b", "side"]);
+        repo.write("a.txt", "a-side\n");
+        repo.write("s.txt", "side only\n");
+        repo.commit_all("side");
+        repo.git(&["checkout", "--quiet", "main"]);
+        repo.write("a.txt", "a-main\n");
+        repo.commit_all("main");
+        repo.git_may_fail(&["merge", "--quiet", "side"]);
+        repo.write("a.txt", "resolved\n");
+        repo.commit_all("merge");
+        let pushed = range(&repo, &format!("{base}..main"));
+        assert_eq!(
+            lines(&pushed),
+            [
+                "a.txt@main a1 -> a-main",
+                "a.txt@side a1 -> a-side",
+                "s.txt@side - -> side only",
+                "a.txt@merge a-main -> resolved"
+            ]
+        );
+    }
+
+    #[test]
+    fn clean_merge_brings_nothing() {
+        let repo = base_repo();
+        let base = repo.rev_parse("HEAD");
+        repo.git(&["checkout", "--quiet", "-b", "side"]);
+        repo.write("s.txt", "side\n");
+        repo.commit_all("side");
+        repo.git(&["checkout", "--quiet", "main"]);
+        repo.write("m.txt", "main\n");
+        repo.commit_all("main");
+        repo.git(&["merge", "--quiet", "--no-edit", "side"]);
+        let summaries: Vec<String> = lines(&range(&repo, &format!("{base}..main")));
+        assert!(
+            summaries.iter().all(|l| !l.contains("@Merge")),
+            "{summaries:?}"
+        );
+        assert_eq!(summaries.len(), 2);
+    }
+
+    #[test]
+    fn blob_carried_by_many_commits_is_emitted_once() {
+        let repo = base_repo();
+        let base = repo.rev_parse("HEAD");
+        let secret = common::password_line();
+        repo.write("x.txt", &secret);
+        repo.commit_all("add");
+        repo.write("copy/x.txt", &secret);
+        repo.commit_all("copy");
+        repo.write("x.txt", "clean\n");
+        repo.commit_all("clean");
+        repo.write("x.txt", &secret);
+        repo.commit_all("revert");
+        let pushed = range(&repo, &format!("{base}..main"));
+        assert_eq!(
+            lines(&pushed),
+            [
+                format!("x.txt@add - -> {secret}"),
+                "x.txt@clean ".to_string() + &secret + " -> clean"
+            ]
+        );
+    }
+
+    #[test]
+    fn pushed_commits_are_those_no_ref_reaches() {
+        let repo = base_repo();
+        let tip = unreferenced_commits(&repo, "topic", &[("t.txt", "t1\n"), ("u.txt", "u1\n")]);
+        let pushed = push(&repo, &[update(None, Some(&tip), "refs/heads/topic")]);
+        assert_eq!(
+            lines(&pushed),
+            ["t.txt@topic: t.txt - -> t1", "u.txt@topic: u.txt - -> u1"]
+        );
+        let Provenance::Commit(info) = &pushed.items[0].provenance else {
+            panic!("commit provenance expected");
+        };
+        assert_eq!(info.reference.as_deref(), Some("refs/heads/topic"));
+    }
+
+    #[test]
+    fn annotated_tag_is_peeled_to_its_commit() {
+        let repo = base_repo();
+        let tip = unreferenced_commits(&repo, "rel", &[("r.txt", "r1\n")]);
+        repo.git(&["tag", "-a", "-m", "release", "v1", &tip]);
+        let tag = repo.rev_parse("refs/tags/v1");
+        assert_ne!(tag, tip);
+        repo.git(&["tag", "-d", "v1"]);
+        let pushed = push(&repo, &[update(None, Some(&tag), "refs/tags/v1")]);
+        assert_eq!(lines(&pushed), ["r.txt@rel: r.txt - -> r1"]);
+    }
+
+    #[test]
+    fn new_branch_at_an_existing_commit_scans_nothing() {
+        let repo = base_repo();
+        let head = repo.rev_parse("HEAD");
+        let pushed = push(&repo, &[update(None, Some(&head), "refs/heads/copy")]);
+        assert!(pushed.items.is_empty() && pushed.notices.is_empty());
+    }
+
+    #[test]
+    fn deletion_scans_nothing() {
+        let repo = base_repo();
+        let head = repo.rev_parse("HEAD");
+        let pushed = push(&repo, &[update(Some(&head), None, "refs/heads/main")]);
+        assert!(pushed.items.is_empty() && pushed.notices.is_empty());
+    }
+
+    #[test]
+    fn later_update_does_not_rescan_an_earlier_ones_commits() {
+        let repo = base_repo();
+        let tip = unreferenced_commits(&repo, "two", &[("t.txt", "t1\n")]);
+        let pushed = push(
+            &repo,
+            &[
+                update(None, Some(&tip), "refs/heads/one"),
+                update(None, Some(&tip), "refs/heads/two"),
+            ],
+        );
+        assert_eq!(lines(&pushed), ["t.txt@two: t.txt - -> t1"]);
+    }
+
+    #[test]
+    fn ref_to_a_blob_or_tree_is_scanned_directly() {
+        let repo = base_repo();
+        let blob = repo.write("loose.txt", "loose\n");
+        let blob_id = repo.git_stdout(&["hash-object", "-w", blob.to_str().expect("utf-8")]);
+        let tree_id = repo.rev_parse("HEAD^{tree}");
+        let pushed = push(
+            &repo,
+            &[
+                update(None, Some(&blob_id), "refs/blobs/one"),
+                update(None, Some(&tree_id), "refs/trees/one"),
+            ],
+        );
+        let paths: Vec<&str> = pushed.items.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["refs/blobs/one", "refs/trees/one:a.txt"]);
+    }
+
+    #[test]
+    fn missing_pushed_object_is_a_notice() {
+        let repo = base_repo();
+        let absent = "1234567890123456789012345678901234567890";
+        let pushed = push(&repo, &[update(None, Some(absent), "refs/heads/x")]);
+        assert!(pushed.items.is_empty());
+        assert_eq!(pushed.notices[0].kind, DiagnosticKind::MissingObject);
+    }
+
+    #[test]
+    fn pre_push_hides_what_the_remote_already_has() {
+        let repo = base_repo();
+        let c1 = repo.rev_parse("HEAD");
+        repo.git(&["update-ref", "refs/remotes/origin/main", &c1]);
+        repo.write("b.txt", "b1\n");
+        let c2 = repo.commit_all("c2");
+        let updates = [update(Some(&c1), Some(&c2), "refs/heads/main")];
+        let pushed =
+            commits::read_pre_push(&open(&repo), &updates, Some("origin"), &Limits::default())
+                .expect("reads");
+        assert_eq!(lines(&pushed), ["b.txt@c2 - -> b1"]);
+        // A new branch whose remote id is zero: only the remote-tracking refs hide.
+        let updates = [update(None, Some(&c2), "refs/heads/feature")];
+        let pushed =
+            commits::read_pre_push(&open(&repo), &updates, Some("origin"), &Limits::default())
+                .expect("reads");
+        assert_eq!(lines(&pushed), ["b.txt@c2 - -> b1"]);
+    }
+
+    #[test]
+    fn new_commits_are_parents_first() {
+        let repo = base_repo();
+        let c1 = repo.rev_parse("HEAD");
+        let c2 = repo.commit_all("c2");
+        let c3 = repo.commit_all("c3");
+        let found = commits::new_commits(&open(&repo), &[oid(&c3)], &[oid(&c1)]).expect("walks");
+        assert_eq!(found, [oid(&c2), oid(&c3)]);
+    }
+}

@@ -396,7 +396,6 @@ struct Scan<'r> {
     /// a file with the same bytes.
     reported: HashSet<ObjectId>,
     state: gix::diff::tree::State,
-    recorder: gix::diff::tree::Recorder,
     lhs: Vec<u8>,
     rhs: Vec<u8>,
     out: Pushed,
@@ -418,7 +417,6 @@ impl<'r> Scan<'r> {
             seen: HashSet::new(),
             reported: HashSet::new(),
             state: Default::default(),
-            recorder: Default::default(),
             lhs: Vec::new(),
             rhs: Vec::new(),
             out: Pushed::default(),
@@ -546,15 +544,11 @@ impl<'r> Scan<'r> {
             None => gix::objs::TreeRefIter::from_bytes(&[], kind),
         };
         let rhs = self.repo.objects.find_tree_iter(&to, &mut self.rhs)?;
-        self.recorder.records.clear();
-        gix::diff::tree(
-            lhs,
-            rhs,
-            &mut self.state,
-            &self.repo.objects,
-            &mut self.recorder,
-        )?;
-        Ok(std::mem::take(&mut self.recorder.records))
+        // A fresh recorder each time: it tracks the current path, which a finished diff can
+        // leave behind. The diff state, which holds the larger buffers, is reused.
+        let mut recorder = gix::diff::tree::Recorder::default();
+        gix::diff::tree(lhs, rhs, &mut self.state, &self.repo.objects, &mut recorder)?;
+        Ok(recorder.records)
     }
 
     /// Every blob of a tree a ref points at directly, under the ref's name.
