@@ -7,5 +7,6 @@
 //! `commands` wires the stages together for each subcommand; `main.rs` is glue.
 
 pub mod finding;
+pub mod hooks;
 pub mod rules;
 pub mod source;

@@ -598,3 +598,284 @@ mod commit_ranges {
         assert_eq!(found, [oid(&c2), oid(&c3)]);
     }
 }
+
+mod hook_install {
+    use super::*;
+    use nbguard::hooks::{self, Installed, Kind, Removed, State};
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+
+    /// A stand-in for the nbguard binary: logs its arguments and stdin, fails when told to.
+    struct Stub {
+        path: PathBuf,
+        log: PathBuf,
+    }
+
+    impl Stub {
+        fn new(repo: &TestRepo) -> Self {
+            let dir = repo.scratch("stub");
+            let log = dir.join("log");
+            let path = dir.join("fake-nbguard");
+            let script = format!(
+                "#!/bin/sh\n{{ echo \"nbguard $*\"; cat; }} >>'{}'\n[ ! -e '{}.fail' ]\n",
+                log.display(),
+                log.display()
+            );
+            std::fs::write(&path, script).expect("writing the stub");
+            common::make_executable(&path);
+            Stub { path, log }
+        }
+
+        fn command(&self) -> &str {
+            self.path.to_str().expect("temp paths are UTF-8")
+        }
+
+        fn log(&self) -> String {
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        }
+
+        fn fail(&self, yes: bool) {
+            let flag = PathBuf::from(format!("{}.fail", self.log.display()));
+            if yes {
+                std::fs::write(flag, "").expect("flag");
+            } else {
+                let _ = std::fs::remove_file(flag);
+            }
+        }
+    }
+
+    /// An existing, foreign hook that logs to `log` and exits with `status`.
+    fn foreign_hook(path: &Path, log: &Path, status: i32) -> Vec<u8> {
+        let script = format!(
+            "#!/bin/sh\n# someone else's hook\n{{ echo \"previous $*\"; cat; }} >>'{}'\nexit {status}\n",
+            log.display()
+        );
+        std::fs::create_dir_all(path.parent().expect("hooks dir")).expect("mkdir");
+        std::fs::write(path, &script).expect("writing a foreign hook");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o750)).expect("chmod");
+        script.into_bytes()
+    }
+
+    fn try_commit(repo: &TestRepo, dir: &Path, msg: &str) -> bool {
+        std::fs::write(dir.join(format!("{msg}.txt")), msg).expect("write");
+        repo.git_in(dir, &["add", "."]);
+        repo.git_command_in(dir, &["commit", "-qm", msg])
+            .output()
+            .expect("git runs")
+            .status
+            .success()
+    }
+
+    #[test]
+    fn installed_pre_commit_hook_runs_on_git_commit() {
+        let repo = TestRepo::new();
+        let stub = Stub::new(&repo);
+        let got = hooks::install(repo.path(), Kind::PreCommit, stub.command()).expect("installs");
+        assert_eq!(got, Installed::New);
+        let hook = repo.path().join(".git/hooks/pre-commit");
+        let mode = std::fs::metadata(&hook)
+            .expect("hook exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+        assert!(try_commit(&repo, repo.path(), "one"));
+        assert_eq!(stub.log(), "nbguard pre-commit\n");
+        stub.fail(true);
+        assert!(
+            !try_commit(&repo, repo.path(), "two"),
+            "a failing scan blocks the commit"
+        );
+    }
+
+    #[test]
+    fn relative_hooks_path_is_relative_to_the_worktree_root() {
+        let repo = TestRepo::new();
+        repo.git(&["config", "core.hooksPath", ".githooks"]);
+        let stub = Stub::new(&repo);
+        let sub = repo.path().join("deep/er");
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        hooks::install(&sub, Kind::PreCommit, stub.command()).expect("installs");
+        assert!(repo.path().join(".githooks/pre-commit").is_file());
+        assert!(!repo.path().join(".git/hooks/pre-commit").exists());
+        assert!(try_commit(&repo, &sub, "from-subdir"));
+        assert_eq!(stub.log(), "nbguard pre-commit\n");
+    }
+
+    #[test]
+    fn absolute_hooks_path_is_used_as_is() {
+        let repo = TestRepo::new();
+        let dir = repo.scratch("shared-hooks");
+        repo.git(&["config", "core.hooksPath", dir.to_str().expect("utf-8")]);
+        let stub = Stub::new(&repo);
+        hooks::install(repo.path(), Kind::PreCommit, stub.command()).expect("installs");
+        assert!(dir.join("pre-commit").is_file());
+        assert!(try_commit(&repo, repo.path(), "one"));
+        assert_eq!(stub.log(), "nbguard pre-commit\n");
+    }
+
+    #[test]
+    fn linked_worktree_installs_into_the_common_hooks() {
+        let repo = TestRepo::new();
+        repo.commit_all("first");
+        let wt = repo.scratch("wt-parent").join("wt");
+        repo.git(&["worktree", "add", "--quiet", wt.to_str().expect("utf-8")]);
+        let stub = Stub::new(&repo);
+        hooks::install(&wt, Kind::PreCommit, stub.command()).expect("installs");
+        assert!(repo.path().join(".git/hooks/pre-commit").is_file());
+        assert!(try_commit(&repo, &wt, "in-worktree"));
+        assert!(try_commit(&repo, repo.path(), "in-main"));
+        assert_eq!(stub.log(), "nbguard pre-commit\nnbguard pre-commit\n");
+    }
+
+    #[test]
+    fn existing_hook_is_chained_and_runs_first() {
+        let repo = TestRepo::new();
+        let stub = Stub::new(&repo);
+        let hook = repo.path().join(".git/hooks/pre-commit");
+        foreign_hook(&hook, &stub.log, 0);
+        let got = hooks::install(repo.path(), Kind::PreCommit, stub.command()).expect("installs");
+        let previous = repo.path().join(".git/hooks/pre-commit.pre-nbguard");
+        assert_eq!(
+            got,
+            Installed::Chained {
+                previous: previous.clone()
+            }
+        );
+        assert!(try_commit(&repo, repo.path(), "one"));
+        assert_eq!(stub.log(), "previous \nnbguard pre-commit\n");
+        foreign_hook(&previous, &stub.log, 1);
+        assert!(
+            !try_commit(&repo, repo.path(), "two"),
+            "a failing earlier hook blocks"
+        );
+        assert_eq!(stub.log(), "previous \nnbguard pre-commit\nprevious \n");
+    }
+
+    #[test]
+    fn installing_twice_changes_nothing() {
+        let repo = TestRepo::new();
+        let stub = Stub::new(&repo);
+        let hook = repo.path().join(".git/hooks/pre-commit");
+        foreign_hook(&hook, &stub.log, 0);
+        hooks::install(repo.path(), Kind::PreCommit, stub.command()).expect("installs");
+        let first = std::fs::read(&hook).expect("read");
+        let again = hooks::install(repo.path(), Kind::PreCommit, stub.command()).expect("again");
+        assert_eq!(again, Installed::Unchanged);
+        assert_eq!(std::fs::read(&hook).expect("read"), first);
+        let updated = hooks::install(repo.path(), Kind::PreCommit, "nbguard").expect("update");
+        assert_eq!(updated, Installed::Updated);
+        assert!(repo
+            .path()
+            .join(".git/hooks/pre-commit.pre-nbguard")
+            .is_file());
+    }
+
+    #[test]
+    fn uninstall_restores_the_previous_hook_exactly() {
+        let repo = TestRepo::new();
+        let stub = Stub::new(&repo);
+        let hook = repo.path().join(".git/hooks/pre-commit");
+        let original = foreign_hook(&hook, &stub.log, 0);
+        hooks::install(repo.path(), Kind::PreCommit, stub.command()).expect("installs");
+        assert_eq!(
+            hooks::uninstall(repo.path(), Kind::PreCommit).expect("uninstalls"),
+            Removed::Restored
+        );
+        assert_eq!(std::fs::read(&hook).expect("read"), original);
+        let mode = std::fs::metadata(&hook).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o750);
+        assert!(!repo
+            .path()
+            .join(".git/hooks/pre-commit.pre-nbguard")
+            .exists());
+        assert_eq!(
+            hooks::uninstall(repo.path(), Kind::PreCommit).expect("again"),
+            Removed::NotInstalled
+        );
+        assert_eq!(std::fs::read(&hook).expect("read"), original);
+    }
+
+    #[test]
+    fn uninstall_without_a_previous_hook_removes_ours() {
+        let repo = TestRepo::new();
+        hooks::install(repo.path(), Kind::PrePush, "nbguard").expect("installs");
+        assert_eq!(
+            hooks::uninstall(repo.path(), Kind::PrePush).expect("uninstalls"),
+            Removed::Removed
+        );
+        assert!(!repo.path().join(".git/hooks/pre-push").exists());
+    }
+
+    #[test]
+    fn status_reports_each_hook() {
+        let repo = TestRepo::new();
+        let stub = Stub::new(&repo);
+        foreign_hook(&repo.path().join(".git/hooks/pre-push"), &stub.log, 0);
+        hooks::install(repo.path(), Kind::PreCommit, "nbguard").expect("installs");
+        let status = hooks::status(repo.path()).expect("status");
+        let states: Vec<(Kind, State)> = status.iter().map(|s| (s.kind, s.state.clone())).collect();
+        assert_eq!(
+            states,
+            [
+                (Kind::PreCommit, State::Installed { chained: false }),
+                (Kind::PrePush, State::Foreign),
+                (Kind::PreReceive, State::Missing),
+            ]
+        );
+        hooks::install(repo.path(), Kind::PrePush, "nbguard").expect("installs");
+        let status = hooks::status(repo.path()).expect("status");
+        assert_eq!(status[1].state, State::Installed { chained: true });
+    }
+
+    #[test]
+    fn pre_push_hooks_both_get_the_same_stdin_and_arguments() {
+        let server = TestRepo::bare();
+        let repo = TestRepo::new();
+        repo.commit_all("first");
+        let url = server.path().to_str().expect("utf-8");
+        repo.git(&["remote", "add", "origin", url]);
+        let stub = Stub::new(&repo);
+        let previous_log = repo.scratch("prev").join("log");
+        foreign_hook(&repo.path().join(".git/hooks/pre-push"), &previous_log, 0);
+        hooks::install(repo.path(), Kind::PrePush, stub.command()).expect("installs");
+        repo.git(&["push", "--quiet", "origin", "main"]);
+        let head = repo.rev_parse("HEAD");
+        let zero = "0".repeat(40);
+        let line = format!("refs/heads/main {head} refs/heads/main {zero}\n");
+        assert_eq!(stub.log(), format!("nbguard pre-push origin {url}\n{line}"));
+        let previous = std::fs::read_to_string(previous_log).expect("previous ran");
+        assert_eq!(previous, format!("previous origin {url}\n{line}"));
+    }
+
+    #[test]
+    fn bare_server_runs_the_pre_receive_hook_with_the_pushed_refs() {
+        let server = TestRepo::bare();
+        let stub = Stub::new(&server);
+        let got =
+            hooks::install(server.path(), Kind::PreReceive, stub.command()).expect("installs");
+        assert_eq!(got, Installed::New);
+        assert!(server.path().join("hooks/pre-receive").is_file());
+        let repo = TestRepo::new();
+        let head = repo.commit_all("first");
+        repo.git(&[
+            "push",
+            "--quiet",
+            server.path().to_str().expect("utf-8"),
+            "main",
+        ]);
+        let zero = "0".repeat(40);
+        assert_eq!(
+            stub.log(),
+            format!("nbguard pre-receive\n{zero} {head} refs/heads/main\n")
+        );
+        stub.fail(true);
+        repo.commit_all("second");
+        let pushed = repo.git_may_fail(&[
+            "push",
+            "--quiet",
+            server.path().to_str().expect("utf-8"),
+            "main",
+        ]);
+        assert!(!pushed.status.success(), "a failing scan rejects the push");
+    }
+}
