@@ -879,3 +879,117 @@ mod hook_install {
         assert!(!pushed.status.success(), "a failing scan rejects the push");
     }
 }
+
+mod quarantined_push {
+    use super::*;
+    use nbguard::source::commits::{self, Limits};
+    use nbguard::source::quarantine::{self, ObjectDirs};
+
+    const PUSH_OUT: &str = "NBGUARD_TEST_PUSH_OUT";
+
+    /// Every file under `dir`, relative, sorted: to show nothing was written there.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("readable dir") {
+                let p = e.expect("dir entry").path();
+                if p.is_dir() {
+                    stack.push(p.clone());
+                }
+                out.push(
+                    p.strip_prefix(dir)
+                        .expect("below dir")
+                        .display()
+                        .to_string(),
+                );
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn pushed_objects_in_a_quarantine_are_visible() {
+        // The client's objects stand in for the quarantine; the server has none of them.
+        let client = TestRepo::new();
+        client.write("nb.txt", common::password_line());
+        let head = client.commit_all("secret");
+        let server = TestRepo::bare();
+        let incoming = client.path().join(".git/objects");
+        let before = listing(&incoming);
+        let dirs = ObjectDirs {
+            primary: incoming.clone(),
+            alternates: vec![server.path().join("objects")],
+        };
+        let updates =
+            commits::parse_ref_updates(&format!("{} {head} refs/heads/main", "0".repeat(40)))
+                .expect("valid");
+
+        let plain = quarantine::open_with(server.path(), None).expect("opens");
+        let pushed = commits::read_push(plain.repo(), &updates, &Limits::default()).expect("reads");
+        assert!(
+            pushed.items.is_empty(),
+            "without the quarantine the push is invisible"
+        );
+        assert_eq!(pushed.notices[0].kind, DiagnosticKind::MissingObject);
+
+        let q = quarantine::open_with(server.path(), Some(&dirs)).expect("opens");
+        let pushed = commits::read_push(q.repo(), &updates, &Limits::default()).expect("reads");
+        assert_eq!(paths(&pushed.items), ["nb.txt"]);
+        assert_eq!(
+            listing(&incoming),
+            before,
+            "nothing is written into the quarantine"
+        );
+    }
+
+    /// The child side of the real push below: runs as the server's pre-receive hook.
+    fn run_as_pre_receive() -> bool {
+        let Some(out) = std::env::var_os(PUSH_OUT) else {
+            return false;
+        };
+        let mut stdin = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin).expect("stdin");
+        let q = quarantine::open(Path::new(".")).expect("the quarantined repo opens");
+        let updates = commits::parse_ref_updates(&stdin).expect("git's input parses");
+        let pushed = commits::read_push(q.repo(), &updates, &Limits::default()).expect("reads");
+        let quarantined = std::env::var_os("GIT_QUARANTINE_PATH").is_some();
+        let report = format!("quarantined={quarantined}\n{}", summary(&pushed.items));
+        std::fs::write(out, report).expect("writing the report");
+        true
+    }
+
+    #[test]
+    fn real_push_is_read_from_the_quarantine() {
+        if run_as_pre_receive() {
+            return;
+        }
+        let server = TestRepo::bare();
+        let exe = std::env::current_exe().expect("the test binary knows its path");
+        let hook = server.path().join("hooks/pre-receive");
+        let script = format!(
+            "#!/bin/sh\nexec '{}' quarantined_push::real_push_is_read_from_the_quarantine --exact --nocapture --test-threads=1 >/dev/null\n",
+            exe.display()
+        );
+        std::fs::create_dir_all(hook.parent().expect("hooks dir")).expect("mkdir");
+        std::fs::write(&hook, script).expect("hook");
+        common::make_executable(&hook);
+        let out = server.scratch("report").join("out");
+        let client = TestRepo::new();
+        client.write("a.txt", "first\n");
+        client.commit_all("one");
+        client.write("a.txt", "first\nsecond\n");
+        client.commit_all("two");
+        let url = server.path().to_str().expect("utf-8");
+        let mut push = client.git_command(&["push", "--quiet", url, "main"]);
+        push.env(PUSH_OUT, &out);
+        let result = push.output().expect("git push runs");
+        assert!(result.status.success(), "{}", common::describe(&result));
+        let report = std::fs::read_to_string(&out).expect("the hook wrote a report");
+        assert_eq!(
+            report,
+            "quarantined=true\na.txt new first\na.txt old first\nsecond"
+        );
+    }
+}
