@@ -993,3 +993,118 @@ mod quarantined_push {
         );
     }
 }
+
+mod incomplete_history {
+    use super::*;
+    use nbguard::source::commits::{self, Limits};
+
+    fn origin() -> TestRepo {
+        let repo = TestRepo::new();
+        repo.write("a.txt", "a1\n");
+        repo.commit_all("c1");
+        repo.write("a.txt", "a2\n");
+        repo.commit_all("c2");
+        repo.write("b.txt", "b1\n");
+        repo.commit_all("c3");
+        repo
+    }
+
+    fn clone(origin: &TestRepo, args: &[&str]) -> std::path::PathBuf {
+        let dest = origin
+            .scratch("clones")
+            .join(args.join("_").replace(['-', '='], ""));
+        let url = format!("file://{}", origin.path().display());
+        let mut all = vec!["clone", "--quiet"];
+        all.extend_from_slice(args);
+        all.extend([url.as_str(), dest.to_str().expect("utf-8")]);
+        origin.git(&all);
+        dest
+    }
+
+    #[test]
+    fn shallow_boundary_is_a_notice_and_its_tree_counts_as_new() {
+        let origin = origin();
+        let dest = clone(&origin, &["--depth=1"]);
+        let repo = repo::open_path(&dest).expect("opens");
+        let pushed = commits::read_range(&repo, "HEAD", &Limits::default()).expect("reads");
+        assert_eq!(paths(&pushed.items), ["a.txt", "b.txt"]);
+        assert!(pushed.items.iter().all(|i| i.old.is_none()));
+        assert_eq!(pushed.notices.len(), 1, "{:?}", pushed.notices);
+        assert_eq!(pushed.notices[0].kind, DiagnosticKind::MissingObject);
+    }
+
+    #[test]
+    fn blobless_clone_reports_missing_blobs() {
+        let origin = origin();
+        origin.git(&["config", "uploadpack.allowFilter", "true"]);
+        let dest = clone(&origin, &["--filter=blob:none", "--no-checkout"]);
+        let repo = repo::open_path(&dest).expect("opens");
+        let pushed = commits::read_range(&repo, "HEAD", &Limits::default()).expect("reads");
+        assert!(pushed.items.is_empty(), "{:?}", paths(&pushed.items));
+        let kinds: Vec<DiagnosticKind> = pushed.notices.iter().map(|n| n.kind).collect();
+        assert_eq!(kinds, [DiagnosticKind::MissingObject; 3]);
+    }
+}
+
+mod harness {
+    use super::*;
+    use common::{CellOutput, Notebook};
+
+    #[test]
+    fn notebook_builder_writes_nbformat_4_5() {
+        let nb = Notebook::new()
+            .code_with(
+                "import os\nprint(os.environ)",
+                vec![
+                    CellOutput::stream("hello\n"),
+                    CellOutput::result("42", Some("<b>42</b>")),
+                    CellOutput::png(b"\x89PNG"),
+                    CellOutput::error("KeyError", "'x'", &["frame 1"]),
+                ],
+            )
+            .markdown("# Title")
+            .raw("raw text")
+            .cell_metadata("tags", serde_json::json!(["keep"]));
+        let v: serde_json::Value = serde_json::from_str(&nb.to_json()).expect("valid JSON");
+        assert_eq!(
+            (v["nbformat"].as_u64(), v["nbformat_minor"].as_u64()),
+            (Some(4), Some(5))
+        );
+        let cells = v["cells"].as_array().expect("cells");
+        assert_eq!(cells.len(), 3);
+        assert_eq!(
+            cells[0]["source"],
+            serde_json::json!(["import os\n", "print(os.environ)"])
+        );
+        assert_eq!(
+            cells[0]["outputs"][3]["traceback"][0],
+            "\u{1b}[0;31mframe 1\u{1b}[0m"
+        );
+        assert_eq!(cells[0]["outputs"][2]["data"]["image/png"], "iVBORw==");
+        assert!(cells.iter().all(|c| c["id"].is_string()));
+        assert_eq!(cells[2]["metadata"]["tags"][0], "keep");
+    }
+
+    #[test]
+    fn notebook_builder_writes_nbformat_3() {
+        let nb = Notebook::new()
+            .code_with("x = 1", vec![CellOutput::result("1", None)])
+            .nbformat3();
+        let v = nb.to_value();
+        assert_eq!(v["nbformat"], 3);
+        let cell = &v["worksheets"][0]["cells"][0];
+        assert_eq!(cell["input"], serde_json::json!(["x = 1"]));
+        assert_eq!(cell["outputs"][0]["output_type"], "pyout");
+    }
+
+    #[test]
+    fn synthetic_secrets_have_the_right_shapes() {
+        assert!(common::aws_key_id().starts_with("AKIA") && common::aws_key_id().len() == 20);
+        assert!(nbguard::rules::validate::token_crc32(
+            &common::github_token()
+        ));
+        assert_eq!(common::aws_secret_key().len(), 40);
+        assert!(common::pem_private_key().starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert_eq!(common::password_line(), "password = \"PassXYZ\"");
+    }
+}

@@ -429,7 +429,7 @@ pub fn aws_key_id() -> String {
 
 /// An AWS secret access key of the documented shape (40 characters, not a real key).
 pub fn aws_secret_key() -> String {
-    ["wJalr", "XUtnFEMI/K7MDENG/", "bPxRfiCYZQ8Rt4Kw2mNv"].concat()
+    ["wJalr", "XUtnFEMI/K7MDENG/", "bPxRfiCYZQ8Rt4Kw2m"].concat()
 }
 
 /// A GitHub classic token whose CRC32 checksum is valid, so checksum validators accept it.
