@@ -183,9 +183,20 @@ mod tests {
 
     #[test]
     fn opening_a_plain_directory_says_where() {
-        let dir = std::env::temp_dir();
-        if let Err(err) = open_path(&dir) {
-            assert!(err.to_string().contains(&dir.display().to_string()));
+        let dir = tempfile::tempdir().expect("temp dir");
+        // Discovery walks up to `/`; only a repository above the temp dir would make this open.
+        if let Err(err) = open_path(dir.path()) {
+            assert!(err.to_string().contains(&dir.path().display().to_string()));
         }
+    }
+
+    #[test]
+    fn home_is_expanded_in_hooks_path() {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        if let Some(home) = home {
+            assert_eq!(expand_home("~/hooks"), home.join("hooks"));
+        }
+        assert_eq!(expand_home("rel/hooks"), PathBuf::from("rel/hooks"));
+        assert_eq!(expand_home("/abs"), PathBuf::from("/abs"));
     }
 }
