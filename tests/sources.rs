@@ -406,6 +406,29 @@ mod commit_ranges {
     }
 
     #[test]
+    fn symmetric_range_reads_only_the_head_side() {
+        let repo = base_repo();
+        repo.git(&["checkout", "--quiet", "-b", "side"]);
+        repo.write("s.txt", "side\n");
+        repo.commit_all("side");
+        repo.git(&["checkout", "--quiet", "main"]);
+        repo.write("m.txt", "main\n");
+        repo.commit_all("main");
+        assert_eq!(
+            lines(&range(&repo, "side...main")),
+            ["m.txt@main - -> main"]
+        );
+    }
+
+    #[test]
+    fn unknown_revision_is_an_error_naming_the_spec() {
+        let repo = base_repo();
+        let err = commits::read_range(&open(&repo), "nope..HEAD", &Limits::default())
+            .expect_err("nope does not exist");
+        assert!(err.to_string().contains("nope..HEAD"), "{err}");
+    }
+
+    #[test]
     fn single_revision_reads_its_whole_history() {
         let repo = base_repo();
         repo.write("b.txt", "b1\n");

@@ -168,6 +168,7 @@ pub fn read_push(
 
 /// Everything a `pre-push` hook must scan: the local commits not reachable from the
 /// remote-tracking refs of `remote` (all remotes when `None`) nor from the remote's current ids.
+/// git passes the hook a URL instead of a name when pushing to a URL; pass `None` then.
 pub fn read_pre_push(
     repo: &gix::Repository,
     updates: &[RefUpdate],
