@@ -405,7 +405,8 @@ fn pre_push_input() -> Result<String> {
                 .ok()
                 .filter(|f| !f.is_empty())
                 .unwrap_or_else(|| "0".repeat(to.len()));
-            let remote_ref = std::env::var("PRE_COMMIT_REMOTE_BRANCH").unwrap_or_else(|_| "HEAD".into());
+            let remote_ref =
+                std::env::var("PRE_COMMIT_REMOTE_BRANCH").unwrap_or_else(|_| "HEAD".into());
             Ok(format!("HEAD {to} {remote_ref} {from}\n"))
         }
         _ => read_stdin(),

@@ -14,7 +14,13 @@ fn scanner() -> Scanner {
 #[test]
 fn every_builtin_rule_compiles() {
     let s = scanner();
-    let errors: Vec<String> = s.catalogue().rules.iter().filter_map(|r| r.compile_now().err()).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = s
+        .catalogue()
+        .rules
+        .iter()
+        .filter_map(|r| r.compile_now().err())
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
 

@@ -212,7 +212,9 @@ impl RawRule {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
             || self.id.split('.').count() < 2
         {
-            return Err(bad("ids look like `kind.provider.what`, in lowercase".into()));
+            return Err(bad(
+                "ids look like `kind.provider.what`, in lowercase".into()
+            ));
         }
         check_syntax(&self.id, "match", &self.regex)?;
         for a in &self.allow {
@@ -233,7 +235,11 @@ impl RawRule {
             title: self.title.clone(),
             description: self.description.clone(),
             severity: self.severity,
-            keywords: self.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
+            keywords: self
+                .keywords
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .collect(),
             pattern: self.regex.clone(),
             compiled: OnceLock::new(),
             secret_group_spec: self.secret_group.clone(),
@@ -325,7 +331,10 @@ mod tests {
 
     #[test]
     fn unicode_classes_become_ascii_and_escapes_survive() {
-        assert_eq!(ascii_classes(r"\bab\w+\\b[\d_]"), r"(?-u:\b)ab[0-9A-Za-z_]+\\b[[0-9]_]");
+        assert_eq!(
+            ascii_classes(r"\bab\w+\\b[\d_]"),
+            r"(?-u:\b)ab[0-9A-Za-z_]+\\b[[0-9]_]"
+        );
         let re = regex::Regex::new(&ascii_classes(r"\b(AKIA[A-Z0-9]{4})\b")).unwrap();
         assert!(re.is_match("é AKIA1234 é"));
         assert!(!re.is_match("xAKIA1234"));
