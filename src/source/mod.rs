@@ -4,6 +4,7 @@
 //!
 //! Only this module names gix types. It decides *what* to scan, never *how*.
 
+pub mod history;
 pub mod worktree;
 
 use std::fmt;
