@@ -398,7 +398,12 @@ impl<'f> Collector<'f> {
             .par_iter()
             .with_min_len(512)
             .map_init(
-                || (repo.local(), Vec::new()),
+                || {
+                    let mut local = repo.local();
+                    // Pack positions are only handed out by handles that keep packs mapped.
+                    local.objects.prevent_pack_unload();
+                    (local, Vec::new())
+                },
                 |(repo, buf), (id, _)| look_up(repo, *id, buf),
             )
             .collect();
