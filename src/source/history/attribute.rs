@@ -48,7 +48,7 @@ pub(super) fn attribute(
     repo: &Repo,
     blobs: &[BlobId],
 ) -> Result<Vec<Attribution>, Error> {
-    let local = repo.local();
+    let local = repo.local(super::PACK_CACHE_BYTES);
 
     // 1. The (blob, path) pairs to attribute, and a trie of their paths.
     let targets = Targets::new(inventory, blobs);

@@ -96,17 +96,32 @@ impl Repo {
         Ok(Repo { inner })
     }
 
-    /// A handle for the current thread. The object cache holds decoded trees and commits, which
-    /// the tree walk asks for again when a tree shows up under a second path.
-    pub(crate) fn local(&self) -> gix::Repository {
+    /// A handle for the current thread, with `pack_cache` bytes of delta-base cache.
+    ///
+    /// The pack cache is a byte-capped LRU keyed by pack position rather than gix's default of
+    /// 64 entries: a delta whose base was decoded a few hundred objects earlier (the previous
+    /// version of a notebook edited among many others) then finds that base instead of
+    /// decoding its whole delta chain again. There is no object cache: every object is read
+    /// once per (object, path) at most, so it would only copy them.
+    pub(crate) fn local(&self, pack_cache: usize) -> gix::Repository {
         let mut repo = self.inner.to_thread_local();
-        repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+        repo.object_cache_size(0);
+        if pack_cache == 0 {
+            repo.objects.unset_pack_cache();
+        } else {
+            repo.objects.set_pack_cache(move || {
+                Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                    pack_cache,
+                ))
+            });
+        }
         repo
     }
 }
 
-/// Per-thread object cache. Small: blobs are read once each, so only trees and commits profit.
-const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+/// Delta-base cache per reading thread: with one per core on a small machine, an audit stays
+/// under its 300 MB budget.
+const PACK_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// A blob id: the hash of the content, shown as hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -29,9 +29,7 @@ where
         .min(blobs.len().div_ceil(CHUNK))
         .max(1);
     (0..workers).into_par_iter().for_each(|_| {
-        let mut local = repo.local();
-        // Each blob is read once: caching whole objects would only copy them.
-        local.object_cache_size(0);
+        let local = repo.local(super::PACK_CACHE_BYTES);
         let mut buf = Vec::new();
         loop {
             let start = next.fetch_add(CHUNK, Ordering::Relaxed);

@@ -23,7 +23,7 @@ use super::{
 };
 
 pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> {
-    let local = repo.local();
+    let mut local = repo.local(super::PACK_CACHE_BYTES);
     let mut notices = Vec::new();
 
     // 1. The tips, peeled.
@@ -38,16 +38,20 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
 
     // 3. Every unique tree, at every path it appears at; the blobs in them.
     let mut collector = Collector::new(&options.paths);
+    let mut roots = Vec::with_capacity(commits.len());
     for commit in &commits {
-        collector.walk_root(&local, commit.tree, &commit.id.to_string(), &mut notices);
+        roots.push((commit.tree, commit.id.to_string()));
     }
     for tip in &tips {
         match tip.kind {
-            TipKind::Tree => collector.walk_root(&local, tip.target, &tip.name, &mut notices),
+            TipKind::Tree => roots.push((tip.target, tip.name.clone())),
             TipKind::Blob => collector.add_blob(tip.target, &tip.name),
             TipKind::Commit => {}
         }
     }
+    collector.walk(&mut local, roots, &mut notices);
+    // Its caches are not needed any more; free them before the next step allocates its own.
+    drop(local);
 
     // 4. Sizes, the size limit, and the reading order.
     let trees_read = collector.trees_read;
@@ -165,6 +169,24 @@ fn read_commit(
     None
 }
 
+/// A tree to read at a directory path, found through `context` (an index into the roots'
+/// names).
+struct Visit {
+    tree: gix::ObjectId,
+    dir: u32,
+    context: u32,
+    order: (u32, u64),
+}
+
+/// Where an object sits: (pack, offset), loose objects after all packs.
+fn pack_order(repo: &gix::Repository, id: gix::ObjectId, buf: &mut Vec<u8>) -> (u32, u64) {
+    use gix::odb::pack::Find as _;
+    match repo.objects.location_by_oid(&id, buf) {
+        Ok(Some(location)) => (location.pack_id, location.pack_offset),
+        _ => (u32::MAX, 0),
+    }
+}
+
 /// Strings stored once, referred to by index.
 #[derive(Default)]
 struct Interner {
@@ -206,8 +228,6 @@ struct Collector<'f> {
     blob_index: gix::hashtable::HashMap<gix::ObjectId, u32>,
     /// Blob id and file ids (into `files`), in order of discovery.
     blobs: Vec<(gix::ObjectId, Vec<u32>)>,
-    stack: Vec<(gix::ObjectId, u32)>,
-    buf: Vec<u8>,
     path: String,
     trees_read: usize,
 }
@@ -223,8 +243,6 @@ impl<'f> Collector<'f> {
             files: Interner::default(),
             blob_index: Default::default(),
             blobs: Vec::new(),
-            stack: Vec::new(),
-            buf: Vec::new(),
             path: String::new(),
             trees_read: 0,
         }
@@ -253,73 +271,116 @@ impl<'f> Collector<'f> {
         }
     }
 
-    /// Reads the tree `root` (the root of a commit, named by `context` in notices) and every
-    /// subtree not yet read at its path.
-    fn walk_root(
+    /// Reads the trees `roots` (each with the commit or ref that names it, for notices) and
+    /// every subtree not yet read at its path.
+    ///
+    /// The walk goes one directory level at a time over all roots together, each level sorted
+    /// by position in the packs. Reading in pack order means a delta's base has just been
+    /// decoded and sits in the cache, whichever direction the packer chose for delta chains;
+    /// newest-first commit order alone is quadratic in chain length for packs (like
+    /// `fast-import`'s) whose chains run oldest to newest.
+    fn walk(
         &mut self,
-        repo: &gix::Repository,
-        root: gix::ObjectId,
-        context: &str,
+        repo: &mut gix::Repository,
+        roots: Vec<(gix::ObjectId, String)>,
         notices: &mut Vec<Notice>,
     ) {
-        if !self.first_visit(root, 0) {
-            return;
-        }
-        // Taken out of `self` so that the decoded tree can borrow it while `self` changes.
-        let mut buf = std::mem::take(&mut self.buf);
-        self.stack.push((root, 0));
-        while let Some((tree, dir)) = self.stack.pop() {
-            let data = match repo.objects.try_find(&tree, &mut buf) {
-                Ok(Some(data)) if data.kind == gix::object::Kind::Tree => data,
-                other => {
-                    notices.push(self.tree_notice(
-                        tree,
-                        dir,
-                        context,
-                        other.map(|d| d.map(|d| d.kind)),
-                    ));
-                    continue;
-                }
-            };
-            self.trees_read += 1;
-            for entry in gix::objs::TreeRefIter::from_bytes(data.data, repo.object_hash()) {
-                let entry = match entry {
-                    Ok(entry) => entry,
-                    Err(e) => {
-                        notices.push(notice(
-                            self.dirs.get(dir),
-                            DiagnosticKind::Unreadable,
-                            format!(
-                                "tree {tree} (in {context}) is corrupt, rest of it skipped: {e}"
-                            ),
-                        ));
-                        break;
-                    }
-                };
-                let name = entry.filename.to_str_lossy();
-                if entry.mode.is_tree() {
-                    self.set_path(dir, &name);
-                    let child = self.dirs.intern(&self.path);
-                    let id = entry.oid.to_owned();
-                    if self.first_visit(id, child) {
-                        self.stack.push((id, child));
-                    }
-                } else if entry.mode.is_blob() {
-                    // Symlinks (their blob is a link target) and submodules (a commit of
-                    // another repository) are not file content.
-                    if self.filter.accepts_name(&name) == Some(false) {
-                        continue;
-                    }
-                    self.set_path(dir, &name);
-                    if !self.filter.accepts_path(&self.path) {
-                        continue;
-                    }
-                    let file = self.files.intern(&self.path);
-                    self.add_blob_path(entry.oid.to_owned(), file);
-                }
+        // Pack positions are only handed out by handles that keep packs mapped.
+        repo.objects.prevent_pack_unload();
+        let mut contexts = Vec::new();
+        let mut level = Vec::new();
+        for (tree, context) in roots {
+            if self.first_visit(tree, 0) {
+                level.push(Visit {
+                    tree,
+                    dir: 0,
+                    context: contexts.len() as u32,
+                    order: (0, 0),
+                });
+                contexts.push(context);
             }
         }
-        self.buf = buf;
+        let mut buf = Vec::new();
+        let mut next = Vec::new();
+        while !level.is_empty() {
+            for visit in &mut level {
+                visit.order = pack_order(repo, visit.tree, &mut buf);
+            }
+            level.sort_unstable_by_key(|v| v.order);
+            for visit in level.drain(..) {
+                self.read_tree(repo, visit, &contexts, &mut buf, &mut next, notices);
+            }
+            std::mem::swap(&mut level, &mut next);
+        }
+    }
+
+    /// Lists one tree: its blobs are recorded, its subtrees not yet read at their path are
+    /// queued in `next`.
+    fn read_tree(
+        &mut self,
+        repo: &gix::Repository,
+        visit: Visit,
+        contexts: &[String],
+        buf: &mut Vec<u8>,
+        next: &mut Vec<Visit>,
+        notices: &mut Vec<Notice>,
+    ) {
+        let Visit {
+            tree, dir, context, ..
+        } = visit;
+        let context = &contexts[context as usize];
+        let data = match repo.objects.try_find(&tree, buf) {
+            Ok(Some(data)) if data.kind == gix::object::Kind::Tree => data,
+            other => {
+                notices.push(self.tree_notice(
+                    tree,
+                    dir,
+                    context,
+                    other.map(|d| d.map(|d| d.kind)),
+                ));
+                return;
+            }
+        };
+        self.trees_read += 1;
+        for entry in gix::objs::TreeRefIter::from_bytes(data.data, repo.object_hash()) {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    notices.push(notice(
+                        self.dirs.get(dir),
+                        DiagnosticKind::Unreadable,
+                        format!("tree {tree} (in {context}) is corrupt, rest of it skipped: {e}"),
+                    ));
+                    return;
+                }
+            };
+            let name = entry.filename.to_str_lossy();
+            if entry.mode.is_tree() {
+                self.set_path(dir, &name);
+                let child = self.dirs.intern(&self.path);
+                let id = entry.oid.to_owned();
+                if self.first_visit(id, child) {
+                    next.push(Visit {
+                        tree: id,
+                        dir: child,
+                        context: visit.context,
+                        order: (0, 0),
+                    });
+                }
+            } else if entry.mode.is_blob() {
+                // Symlinks (their blob is a link target) and submodules (a commit of another
+                // repository) are not file content.
+                if self.filter.accepts_name(&name) == Some(false) {
+                    continue;
+                }
+                self.set_path(dir, &name);
+                if !self.filter.accepts_path(&self.path) {
+                    continue;
+                }
+                let file = self.files.intern(&self.path);
+                self.add_blob_path(entry.oid.to_owned(), file);
+            }
+        }
     }
 
     fn tree_notice(
@@ -399,7 +460,8 @@ impl<'f> Collector<'f> {
             .with_min_len(512)
             .map_init(
                 || {
-                    let mut local = repo.local();
+                    // Sizes come from entry headers; no decoded objects to cache.
+                    let mut local = repo.local(0);
                     // Pack positions are only handed out by handles that keep packs mapped.
                     local.objects.prevent_pack_unload();
                     (local, Vec::new())
@@ -462,18 +524,11 @@ enum Lookup {
 }
 
 fn look_up(repo: &gix::Repository, id: gix::ObjectId, buf: &mut Vec<u8>) -> Lookup {
-    use gix::odb::pack::Find as _;
     match repo.objects.try_header(&id) {
-        Ok(Some(header)) => {
-            let order = match repo.objects.location_by_oid(&id, buf) {
-                Ok(Some(location)) => (location.pack_id, location.pack_offset),
-                _ => (u32::MAX, 0),
-            };
-            Lookup::Found {
-                size: header.size,
-                order,
-            }
-        }
+        Ok(Some(header)) => Lookup::Found {
+            size: header.size,
+            order: pack_order(repo, id, buf),
+        },
         Ok(None) => Lookup::Missing,
         Err(e) => Lookup::Failed(e.to_string()),
     }

@@ -1,0 +1,118 @@
+//! A timing probe for `source::history`, run by hand:
+//!
+//! ```text
+//! cargo run --release --example gen_history -- --out /tmp/h20k --commits 20000
+//! cargo run --release --example history_probe -- /tmp/h20k [--notebooks-only]
+//! /usr/bin/time -v target/release/examples/history_probe /tmp/h20k --skip-git   # peak RSS
+//! ```
+//!
+//! Builds the inventory, reads every unique blob in parallel, and prints counts, bytes and
+//! times next to `git cat-file --batch-all-objects --batch` on the same repository, timed in the
+//! same run (the baseline the audit must stay within 1.5x of).
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use nbguard::source::history::{Inventory, Options, PathFilter, Repo};
+
+fn main() -> Result<()> {
+    let mut repo_path = None;
+    let mut notebooks_only = false;
+    let mut skip_git = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--notebooks-only" => notebooks_only = true,
+            "--skip-git" => skip_git = true,
+            other => repo_path = Some(other.to_owned()),
+        }
+    }
+    let Some(repo_path) = repo_path else {
+        bail!("usage: history_probe REPO [--notebooks-only] [--skip-git]");
+    };
+
+    let started = Instant::now();
+    let repo = Repo::open(&repo_path)?;
+    let options = Options {
+        paths: if notebooks_only {
+            PathFilter::notebooks_only()
+        } else {
+            PathFilter::all()
+        },
+        ..Options::default()
+    };
+    let inventory = Inventory::build(&repo, &options)?;
+    let inventoried = started.elapsed();
+    let stats = inventory.stats();
+
+    let read_started = Instant::now();
+    let bytes = AtomicU64::new(0);
+    let count = AtomicU64::new(0);
+    let notices = inventory.read_blobs_parallel(&repo, |_, content| {
+        bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
+        count.fetch_add(1, Ordering::Relaxed);
+    });
+    let read = read_started.elapsed();
+    let total = started.elapsed();
+
+    println!(
+        "nbguard: {} tips, {} commits, {} trees read, {} unique blobs, {:.1} MB",
+        inventory.tips().len(),
+        stats.commits,
+        stats.trees_read,
+        count.load(Ordering::Relaxed),
+        bytes.load(Ordering::Relaxed) as f64 / 1e6
+    );
+    println!(
+        "nbguard: inventory {:.2} s + read {:.2} s = {:.2} s; {} notices ({} from reading)",
+        inventoried.as_secs_f64(),
+        read.as_secs_f64(),
+        total.as_secs_f64(),
+        inventory.notices().len(),
+        notices.len()
+    );
+    if skip_git {
+        return Ok(());
+    }
+
+    let git_started = Instant::now();
+    let mut child = Command::new("git")
+        .args([
+            "-C",
+            &repo_path,
+            "cat-file",
+            "--batch-all-objects",
+            "--batch",
+        ])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running git cat-file")?;
+    let mut stdout = child.stdout.take().context("git has a stdout")?;
+    let mut buf = vec![0; 1 << 20];
+    let mut git_bytes = 0u64;
+    loop {
+        let n = stdout.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        git_bytes += n as u64;
+    }
+    if !child.wait()?.success() {
+        bail!("git cat-file failed");
+    }
+    let git = git_started.elapsed();
+    println!(
+        "git cat-file --batch-all-objects --batch: {:.1} MB (all objects) in {:.2} s",
+        git_bytes as f64 / 1e6,
+        git.as_secs_f64()
+    );
+    println!(
+        "ratio nbguard / git: {:.2}",
+        total.as_secs_f64() / git.as_secs_f64()
+    );
+    Ok(())
+}
