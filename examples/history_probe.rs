@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! cargo run --release --example gen_history -- --out /tmp/h20k --commits 20000
-//! cargo run --release --example history_probe -- /tmp/h20k [--notebooks-only]
+//! cargo run --release --example history_probe -- /tmp/h20k [--notebooks-only] [--attribute 100]
 //! /usr/bin/time -v target/release/examples/history_probe /tmp/h20k --skip-git   # peak RSS
+//! history_probe /tmp/h5k --skip-git --attribute 20 --show   # blob, path, introducer, refs
 //! ```
 //!
 //! Builds the inventory, reads every unique blob in parallel, and prints counts, bytes and
@@ -22,10 +23,21 @@ fn main() -> Result<()> {
     let mut repo_path = None;
     let mut notebooks_only = false;
     let mut skip_git = false;
-    for arg in std::env::args().skip(1) {
+    let mut attribute = 0;
+    let mut show = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--notebooks-only" => notebooks_only = true,
             "--skip-git" => skip_git = true,
+            "--show" => show = true,
+            "--attribute" => {
+                attribute = args
+                    .next()
+                    .context("--attribute needs a count")?
+                    .parse()
+                    .context("--attribute needs a number")?;
+            }
             other => repo_path = Some(other.to_owned()),
         }
     }
@@ -73,6 +85,39 @@ fn main() -> Result<()> {
         inventory.notices().len(),
         notices.len()
     );
+    if attribute > 0 {
+        // Every n-th blob, so that old and new, removed and present ones are all asked about.
+        let step = (inventory.blobs().len() / attribute).max(1);
+        let wanted: Vec<_> = inventory
+            .blobs()
+            .iter()
+            .step_by(step)
+            .take(attribute)
+            .map(|b| b.id)
+            .collect();
+        let started = Instant::now();
+        let found = inventory.attribute(&repo, &wanted)?;
+        let paths: usize = found.iter().map(|a| a.paths.len()).sum();
+        if show {
+            for a in &found {
+                for p in &a.paths {
+                    let by = p.introduced_by.as_ref().map_or("-", |c| c.id.as_str());
+                    println!("{}\t{}\t{by}\t{}", a.blob, p.path, a.present_at.join(","));
+                }
+            }
+        }
+        let introduced = found
+            .iter()
+            .flat_map(|a| &a.paths)
+            .filter(|p| p.introduced_by.is_some())
+            .count();
+        let present = found.iter().filter(|a| !a.present_at.is_empty()).count();
+        println!(
+            "attribution: {} blobs, {paths} paths ({introduced} with an introducing commit), {present} still present somewhere, in {:.2} s",
+            found.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     if skip_git {
         return Ok(());
     }
