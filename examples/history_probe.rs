@@ -85,9 +85,9 @@ fn main() -> Result<()> {
         inventory.notices().len(),
         notices.len()
     );
-    if attribute > 0 {
-        // Every n-th blob, so that old and new, removed and present ones are all asked about.
-        let step = (inventory.blobs().len() / attribute).max(1);
+    // Every n-th blob, so that old and new, removed and present ones are all asked about.
+    if let Some(step) = inventory.blobs().len().checked_div(attribute) {
+        let step = step.max(1);
         let wanted: Vec<_> = inventory
             .blobs()
             .iter()
