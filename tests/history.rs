@@ -660,3 +660,58 @@ fn blob_missing_at_read_time_is_a_notice() {
     assert_eq!(notices[0].kind, DiagnosticKind::MissingObject);
     assert_eq!(notices[0].path, "a.ipynb");
 }
+
+#[test]
+fn shallow_and_partial_clones_are_walked_as_far_as_they_go() {
+    let mut r = TestRepo::new();
+    for i in 0..4 {
+        r.write("nb.ipynb", &notebook(&[&format!("v = {i}")]));
+        r.commit(&format!("v{i}"));
+    }
+    r.git(&["config", "uploadpack.allowFilter", "true"]);
+    let source = format!("file://{}", r.path().display());
+    let shallow = r.dir.path().join("shallow");
+    let partial = r.dir.path().join("partial");
+    let shallow_arg = shallow.to_str().expect("temp paths are UTF-8");
+    let partial_arg = partial.to_str().expect("temp paths are UTF-8");
+    r.git(&[
+        "clone",
+        "-q",
+        "--bare",
+        "--depth",
+        "2",
+        &source,
+        shallow_arg,
+    ]);
+    r.git(&[
+        "clone",
+        "-q",
+        "--bare",
+        "--filter=blob:none",
+        "--no-checkout",
+        &source,
+        partial_arg,
+    ]);
+
+    let repo = Repo::open(&shallow).expect("the shallow clone opens");
+    let inventory = Inventory::build(&repo, &Options::default()).expect("inventory");
+    assert_eq!(inventory.stats().commits, 2);
+    assert_eq!(inventory.blobs().len(), 2);
+    assert!(inventory.notices().is_empty(), "{:?}", inventory.notices());
+
+    // Without its blobs, a partial clone lists each one it lacks as missing and goes on.
+    let repo = Repo::open(&partial).expect("the partial clone opens");
+    let inventory = Inventory::build(&repo, &Options::default()).expect("inventory");
+    assert_eq!(inventory.stats().commits, 4);
+    let missing = inventory
+        .notices()
+        .iter()
+        .filter(|n| n.kind == DiagnosticKind::MissingObject)
+        .count();
+    assert_eq!(
+        missing + inventory.blobs().len(),
+        4,
+        "{:?}",
+        inventory.notices()
+    );
+}
