@@ -25,12 +25,14 @@ fn main() -> Result<()> {
     let mut skip_git = false;
     let mut attribute = 0;
     let mut show = false;
+    let mut no_read = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--notebooks-only" => notebooks_only = true,
             "--skip-git" => skip_git = true,
             "--show" => show = true,
+            "--no-read" => no_read = true,
             "--attribute" => {
                 attribute = args
                     .next()
@@ -59,13 +61,26 @@ fn main() -> Result<()> {
     let inventoried = started.elapsed();
     let stats = inventory.stats();
 
+    let (anon, file) = memory();
+    println!(
+        "memory after inventory: {:.0} MB anonymous, {:.0} MB file-backed (mapped packs)",
+        anon as f64 / 1e6,
+        file as f64 / 1e6
+    );
+    let peak_anon = AtomicU64::new(anon);
     let read_started = Instant::now();
     let bytes = AtomicU64::new(0);
     let count = AtomicU64::new(0);
-    let notices = inventory.read_blobs_parallel(&repo, |_, content| {
-        bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
-        count.fetch_add(1, Ordering::Relaxed);
-    });
+    let notices = if no_read {
+        Vec::new()
+    } else {
+        inventory.read_blobs_parallel(&repo, |_, content| {
+            bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
+            if count.fetch_add(1, Ordering::Relaxed) % 500 == 0 {
+                peak_anon.fetch_max(memory().0, Ordering::Relaxed);
+            }
+        })
+    };
     let read = read_started.elapsed();
     let total = started.elapsed();
 
@@ -118,6 +133,12 @@ fn main() -> Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
+    let (_, file) = memory();
+    println!(
+        "memory while reading: peak {:.0} MB anonymous (sampled), {:.0} MB file-backed at the end",
+        peak_anon.load(Ordering::Relaxed) as f64 / 1e6,
+        file as f64 / 1e6
+    );
     if skip_git {
         return Ok(());
     }
@@ -160,4 +181,19 @@ fn main() -> Result<()> {
         total.as_secs_f64() / git.as_secs_f64()
     );
     Ok(())
+}
+
+/// Current (anonymous, file-backed) resident bytes, from /proc on Linux; zeros elsewhere.
+/// Mapped pack files count as file-backed: clean page cache the kernel can drop at will.
+fn memory() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    (field("RssAnon:"), field("RssFile:"))
 }

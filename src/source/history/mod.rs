@@ -119,9 +119,11 @@ impl Repo {
     }
 }
 
-/// Delta-base cache per reading thread: with one per core on a small machine, an audit stays
-/// under its 300 MB budget.
-const PACK_CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// Delta-base cache per thread. Measured on a generated 20k-commit repository (1.5 GB of
+/// distinct blobs) after `git repack -adf`, two reading threads: 24 MiB each keeps peak RSS
+/// under 300 MB (about 150 MB of it the mapped pack); 32 MiB read slightly faster and went
+/// over; 16 MiB was markedly slower on packs with oldest-to-newest delta chains.
+const PACK_CACHE_BYTES: usize = 24 * 1024 * 1024;
 
 /// A blob id: the hash of the content, shown as hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
