@@ -3,7 +3,8 @@
 
 Python 3.11+, standard library only. This is a rough approximation of the Rust engine:
 
-* schema: only the known keys, with the right types; ids `kind.provider.what`, unique;
+* schema: only the known keys, with the right types; ids `secret.provider.what` (or
+  `pii.what`), lowercase, unique;
 * regex portability: flags constructs the Rust `regex` crate rejects or reads differently
   (lookaround, backreferences, atomic/possessive groups, class set operations, `\\Z`, ...);
 * every example produces a finding for its own rule (keyword prefilter, regex, secret group,
@@ -15,7 +16,12 @@ Python 3.11+, standard library only. This is a rough approximation of the Rust e
   (JSON strings decoded, image payloads skipped), and prints what fires, by severity.
 
 The real check is `nbguard rules check`; Python `re` and Rust `regex` agree on the simple syntax
-used here, but not on everything.
+used here, but not on everything. The built-in catalogue is embedded at build time; to try edited
+rules with an existing binary, emit them as custom rules (same ids replace the built-in ones):
+
+    python3 scripts/check_rules.py --emit-config /tmp/rules-as-config.toml
+    target/release/nbguard rules --config /tmp/rules-as-config.toml check
+    target/release/nbguard scan --config /tmp/rules-as-config.toml --format json DIR
 
 Usage:
     python3 scripts/check_rules.py                  # catalogue checks
@@ -25,9 +31,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import html
 import base64
 import binascii
+import html
 import json
 import math
 import re
@@ -662,7 +668,13 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--show", type=int, default=3, help="hits to print per rule")
     ap.add_argument("--min-severity", default="info", choices=SEVERITIES)
+    ap.add_argument("--emit-config", type=Path, metavar="FILE",
+                    help="also write the rule files as one config file of [[rules.custom]]")
     args = ap.parse_args()
+    if args.emit_config:
+        parts = [f.read_text().replace("[[rule]]", "[[rules.custom]]")
+                 for f in sorted(args.rules.glob("*.toml"))]
+        args.emit_config.write_text("\n".join(parts))
 
     rules, errors = load(args.rules)
     errors += check_examples(rules)
