@@ -48,6 +48,8 @@ enum Command {
     },
     /// Git pre-receive hook (server side): scan every commit a push brings.
     PreReceive(HookArgs),
+    /// Scan every commit of every ref for secrets leaked in the past.
+    Audit(AuditArgs),
     /// Install, remove or inspect nbguard's git hooks.
     Hook {
         #[command(subcommand)]
@@ -153,6 +155,30 @@ struct HookArgs {
 }
 
 #[derive(Args)]
+struct AuditArgs {
+    /// The repository (normal or bare; default: the one around the current directory).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    /// Which refs: all (default: branches, tags, remotes, stash, HEAD), branches, tags, or
+    /// globs of full ref names such as 'refs/heads/release/*'.
+    #[arg(long, num_args = 1.., value_name = "REFS")]
+    refs: Vec<String>,
+    /// Only commits after this date (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS, or @<unix seconds>).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only .ipynb files.
+    #[arg(long)]
+    notebooks_only: bool,
+    /// Never show a progress line.
+    #[arg(long)]
+    no_progress: bool,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    out: Output,
+}
+
+#[derive(Args)]
 struct ScanArgs {
     /// Files or directories (default: the current directory).
     paths: Vec<PathBuf>,
@@ -188,6 +214,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::PreReceive(h) => server_gate(&h),
         Command::Rules { action, common } => rules(action, &common),
         Command::Hook { action } => hook(action),
+        Command::Audit(a) => audit(a),
     }
 }
 
@@ -318,6 +345,86 @@ fn finish(
         }
     }
     Ok(if report.blocked { 1 } else { 0 })
+}
+
+fn parse_since(s: &str) -> Result<i64> {
+    if let Some(secs) = s.strip_prefix('@') {
+        return secs.parse().context("--since @<unix seconds>");
+    }
+    let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00:00"));
+    let d: Vec<i64> = date.split('-').map(str::parse).collect::<Result<_, _>>().context("--since takes YYYY-MM-DD")?;
+    let t: Vec<i64> = time.split(':').map(str::parse).collect::<Result<_, _>>().context("--since time is HH:MM[:SS]")?;
+    let [y, m, day] = d[..] else { bail!("--since takes YYYY-MM-DD") };
+    // Days from civil (proleptic Gregorian), UTC.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(days * 86_400 + t.first().copied().unwrap_or(0) * 3600 + t.get(1).copied().unwrap_or(0) * 60 + t.get(2).copied().unwrap_or(0))
+}
+
+fn audit(a: AuditArgs) -> Result<u8> {
+    use nbguard::source::history::RefSelection;
+    let dir = a.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let root = match nbguard::source::repo::read_layout(&dir) {
+        Ok(l) => l.work_tree.unwrap_or(l.git_dir),
+        Err(_) => dir.clone(),
+    };
+    let s = settings(Some(&root), &a.common)?;
+    let scanner = scanner(&s, &a.out)?;
+    let refs = match a.refs.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] | ["all"] => RefSelection::All,
+        ["branches"] => RefSelection::Branches,
+        ["tags"] => RefSelection::Tags,
+        _ => RefSelection::Globs(a.refs.clone()),
+    };
+    let request = nbguard::commands::audit::Request {
+        refs,
+        since: a.since.as_deref().map(parse_since).transpose()?,
+        notebooks_only: a.notebooks_only,
+        progress: !a.no_progress,
+    };
+    let mut report = nbguard::commands::audit::run(&scanner, &dir, &request)?;
+    let threshold = match &a.out.fail_on {
+        Some(t) => t.parse().map_err(|e: String| anyhow::anyhow!("--fail-on: {e}"))?,
+        None => s.fail_on.clone(),
+    };
+    let reps = report.representatives();
+    report.blocked = threshold.blocks(&reps);
+    report.threshold = threshold.to_string();
+    if let Some(p) = &a.out.write_baseline {
+        Baseline::from_findings(report.groups.iter().flat_map(|g| g.occurrences.iter())).write(p)?;
+    }
+    let opts = report::Options { reveal: a.out.reveal, show_suppressed: a.out.show_suppressed, ..Default::default() };
+    let mut buf = Vec::new();
+    use nbguard::report::audit::*;
+    match a.out.format.as_deref().or(s.format.as_deref()).unwrap_or("text") {
+        "text" => write_audit_text(&mut buf, &report, &opts)?,
+        "json" => write_audit_json(&mut buf, &report, &opts)?,
+        "sarif" => write_audit_sarif(&mut buf, &report, &opts)?,
+        "html" => write_audit_html(&mut buf, &report, &opts)?,
+        other => bail!("unknown format `{other}` (text, json, sarif, html)"),
+    }
+    emit(&buf, a.out.output.as_deref(), false)?;
+    Ok(if report.blocked { 1 } else { 0 })
+}
+
+/// Writes a rendered report to a file or a standard stream; a closed pipe is not an error.
+fn emit(buf: &[u8], path: Option<&Path>, to_stderr: bool) -> Result<()> {
+    match path {
+        Some(p) => std::fs::write(p, buf).with_context(|| format!("cannot write {}", p.display()))?,
+        None => {
+            let res = if to_stderr { std::io::stderr().write_all(buf) } else { std::io::stdout().write_all(buf) };
+            match res {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
+        }
+    }
+    Ok(())
 }
 
 fn hook_kinds(t: &HookTarget) -> Result<Vec<nbguard::hooks::Kind>> {

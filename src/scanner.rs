@@ -4,6 +4,7 @@
 //! possibly suppressed findings. Sources decide what to scan; reports decide how to show it.
 
 use globset::{GlobMatcher, GlobSet};
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use crate::config::Settings;
@@ -77,23 +78,37 @@ impl Scanner {
         !self.exclude.is_match(path) && (!self.notebooks_only || is_notebook(path))
     }
 
+    pub fn notebooks_only(&self) -> bool {
+        self.notebooks_only
+    }
+
     pub fn max_file_size(&self) -> u64 {
         self.max_file_size
     }
 
     /// Scans one item: everything in it, or only what it adds when it has an old version.
     pub fn scan_item(&self, item: &Item) -> Outcome {
+        self.scan(&View {
+            path: &item.path,
+            new: &item.new,
+            old: item.old.as_deref(),
+            provenance: &item.provenance,
+        })
+    }
+
+    /// Scans borrowed content (the history audit reads blobs into reused buffers).
+    pub fn scan(&self, item: &View) -> Outcome {
         let mut out = Outcome::default();
         let diag = |kind: DiagnosticKind, message: String| Diagnostic {
-            path: item.path.clone(),
+            path: item.path.to_string(),
             kind,
             message,
             commit: commit_id(&item.provenance),
         };
-        let Some(text) = self.classify(&item.path, &item.new, &mut out.diagnostics, &diag) else {
+        let Some(text) = self.classify(item.new, &mut out.diagnostics, &diag) else {
             return out;
         };
-        let doc = match build_document(&item.path, &text) {
+        let doc = match build_document(item.path, &text) {
             Ok(d) => d,
             Err((d, why)) => {
                 out.diagnostics
@@ -101,9 +116,9 @@ impl Scanner {
                 d
             }
         };
-        let old = item.old.as_deref().map(|o| {
+        let old = item.old.map(|o| {
             let t = String::from_utf8_lossy(o);
-            build_document(&item.path, &t).unwrap_or_else(|(d, _)| d)
+            build_document(item.path, &t).unwrap_or_else(|(d, _)| d)
         });
         let fresh = old.as_ref().map(|o| diff::new_lines(o, &doc));
         if fresh.as_ref().is_some_and(NewLines::is_empty) {
@@ -124,13 +139,12 @@ impl Scanner {
     }
 
     /// Returns the text to scan, or `None` (with a diagnostic) when the bytes are not scanned.
-    fn classify(
+    fn classify<'b>(
         &self,
-        path: &str,
-        bytes: &[u8],
+        bytes: &'b [u8],
         diags: &mut Vec<Diagnostic>,
         diag: &dyn Fn(DiagnosticKind, String) -> Diagnostic,
-    ) -> Option<String> {
+    ) -> Option<Cow<'b, str>> {
         if bytes.len() as u64 > self.max_file_size {
             diags.push(diag(
                 DiagnosticKind::TooLarge,
@@ -158,9 +172,8 @@ impl Scanner {
             return None;
         }
         match std::str::from_utf8(bytes) {
-            Ok(s) => Some(s.to_owned()),
+            Ok(s) => Some(Cow::Borrowed(s)),
             Err(e) => {
-                let _ = path;
                 diags.push(diag(
                     DiagnosticKind::NotUtf8,
                     format!(
@@ -168,7 +181,7 @@ impl Scanner {
                         e.valid_up_to()
                     ),
                 ));
-                Some(String::from_utf8_lossy(bytes).into_owned())
+                Some(String::from_utf8_lossy(bytes))
             }
         }
     }
@@ -176,7 +189,7 @@ impl Scanner {
     /// Every finding in a document; with `fresh`, only those touching a new line.
     fn scan_document(
         &self,
-        item: &Item,
+        item: &View,
         raw: &str,
         doc: &Document,
         fresh: Option<&NewLines>,
@@ -214,7 +227,7 @@ impl Scanner {
     #[allow(clippy::too_many_arguments)]
     fn finding(
         &self,
-        item: &Item,
+        item: &View,
         raw: &str,
         raw_lines: &LineIndex,
         doc: &Document,
@@ -269,7 +282,7 @@ impl Scanner {
                     .then(|| suppress::inline(seg_lines.line(text, last), None, &rule.id))
                     .flatten()
             })
-            .or_else(|| self.allow.check(&item.path, &secret, &fingerprint))
+            .or_else(|| self.allow.check(item.path, &secret, &fingerprint))
             .or_else(|| {
                 self.baseline
                     .as_ref()
@@ -280,7 +293,7 @@ impl Scanner {
             rule: rule.id.clone(),
             title: rule.title.clone(),
             severity,
-            path: item.path.clone(),
+            path: item.path.to_string(),
             line,
             column,
             end_line: end_line.max(line),
@@ -290,7 +303,7 @@ impl Scanner {
             fingerprint,
             fix: fix_hint(rule, seg.origin.part),
             suppressed,
-            commit: match &item.provenance {
+            commit: match item.provenance {
                 Provenance::Commit(c) => Some(c.clone()),
                 _ => None,
             },
@@ -332,6 +345,15 @@ impl Scanner {
             },
         }
     }
+}
+
+/// Content to scan, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    pub path: &'a str,
+    pub new: &'a [u8],
+    pub old: Option<&'a [u8]>,
+    pub provenance: &'a Provenance,
 }
 
 /// Built-in rules plus custom ones, minus what settings switch off.

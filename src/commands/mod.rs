@@ -1,6 +1,7 @@
 //! One module per subcommand: each wires sources, the scanner and a report together and returns
 //! an outcome for `main.rs` to turn into an exit code.
 
+pub mod audit;
 pub mod git;
 pub mod rules;
 pub mod scan;

@@ -1,0 +1,159 @@
+//! `nbguard audit`: every unique blob that any ref's history ever held, scanned once and in
+//! parallel; findings attributed to the commit that introduced them and to the refs that still
+//! contain them, then grouped by secret. Cost follows the amount of distinct content, not
+//! commits × files.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::finding::{Diagnostic, Finding};
+use crate::report::audit::AuditReport;
+use crate::scanner::{Scanner, View};
+use crate::source::history::{self, BlobId, Inventory, Options, PathFilter, RefSelection};
+use crate::source::{repo, Notice, Provenance};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Layout(#[from] repo::Error),
+    #[error(transparent)]
+    History(#[from] history::Error),
+}
+
+/// What to audit.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub refs: RefSelection,
+    pub since: Option<i64>,
+    pub notebooks_only: bool,
+    /// Show a progress line on stderr (only when it is a terminal).
+    pub progress: bool,
+}
+
+fn diagnostic(n: Notice) -> Diagnostic {
+    Diagnostic {
+        path: n.path,
+        kind: n.kind,
+        message: n.message,
+        commit: None,
+    }
+}
+
+pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, AuditError> {
+    // 1. Open the repository and list every unique blob reachable from the selected refs.
+    let layout = repo::read_layout(dir)?;
+    let repo = history::Repo::open(layout.work_tree.as_deref().unwrap_or(&layout.git_dir))?;
+    let options = Options {
+        refs: req.refs.clone(),
+        since: req.since,
+        paths: if req.notebooks_only || scanner.notebooks_only() {
+            PathFilter::notebooks_only()
+        } else {
+            PathFilter::all()
+        },
+        max_blob_size: Some(scanner.max_file_size()),
+    };
+    let inventory = Inventory::build(&repo, &options)?;
+    let stats = inventory.stats();
+    let mut report = AuditReport {
+        commits: stats.commits,
+        blobs: stats.blobs,
+        bytes: stats.blob_bytes,
+        refs: inventory.tips().len(),
+        ..Default::default()
+    };
+    report.diagnostics.extend(inventory.notices().iter().cloned().map(diagnostic));
+
+    // 2. Scan each blob once, in parallel.
+    let (findings, diagnostics) = scan_blobs(scanner, &repo, &inventory, req.progress);
+    report.diagnostics.extend(diagnostics);
+
+    // 3. Attribute only the blobs that have findings, in one pass over history.
+    let with_findings: Vec<BlobId> = findings.keys().copied().collect();
+    let attributions = inventory.attribute(&repo, &with_findings)?;
+
+    // 4. One occurrence per (finding, path the blob appeared at), grouped by secret.
+    let mut occurrences = Vec::new();
+    let mut present: HashMap<String, Vec<String>> = HashMap::new();
+    for a in attributions {
+        let Some(found) = findings.get(&a.blob) else { continue };
+        for f in found {
+            let refs = present.entry(f.fingerprint.clone()).or_default();
+            refs.extend(a.present_at.iter().cloned());
+            for origin in &a.paths {
+                let mut occ = f.clone();
+                occ.path = origin.path.clone();
+                occ.commit = origin.introduced_by.clone();
+                occurrences.push(occ);
+            }
+        }
+    }
+    report.groups = AuditReport::group(occurrences, |f| present.get(&f.fingerprint).cloned().unwrap_or_default());
+    report.diagnostics.sort_by(|a, b| (&a.path, a.kind.as_str()).cmp(&(&b.path, b.kind.as_str())));
+    Ok(report)
+}
+
+type Found = HashMap<BlobId, Vec<Finding>>;
+
+fn scan_blobs(scanner: &Scanner, repo: &history::Repo, inventory: &Inventory, progress: bool) -> (Found, Vec<Diagnostic>) {
+    let found: Mutex<Found> = Mutex::new(HashMap::new());
+    let diags: Mutex<Vec<Diagnostic>> = Mutex::new(Vec::new());
+    let counters = Arc::new(Counters::default());
+    let total_bytes: u64 = inventory.blobs().iter().map(|b| b.size).sum();
+    let ticker = (progress && std::io::stderr().is_terminal())
+        .then(|| spawn_progress(counters.clone(), inventory.blobs().len(), total_bytes));
+    let provenance = Provenance::WorkTree;
+    let notices = inventory.read_blobs_parallel(repo, |entry, bytes| {
+        counters.blobs.fetch_add(1, Ordering::Relaxed);
+        counters.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let Some(path) = entry.paths.iter().find(|p| scanner.wants(p)) else {
+            return;
+        };
+        let out = scanner.scan(&View { path, new: bytes, old: None, provenance: &provenance });
+        if !out.diagnostics.is_empty() {
+            let blob = entry.id.to_hex();
+            let mut d = diags.lock().expect("no scan thread panics while holding this lock");
+            d.extend(out.diagnostics.into_iter().map(|mut x| {
+                x.commit = Some(format!("blob {blob}"));
+                x
+            }));
+        }
+        if !out.findings.is_empty() {
+            found.lock().expect("no scan thread panics while holding this lock").insert(entry.id, out.findings);
+        }
+    });
+    counters.done.store(true, Ordering::Relaxed);
+    if let Some(t) = ticker {
+        let _ = t.join();
+    }
+    let mut diagnostics = diags.into_inner().expect("all scan threads have finished");
+    diagnostics.extend(notices.into_iter().map(diagnostic));
+    (found.into_inner().expect("all scan threads have finished"), diagnostics)
+}
+
+#[derive(Default)]
+struct Counters {
+    blobs: AtomicUsize,
+    bytes: AtomicU64,
+    done: AtomicBool,
+}
+
+/// A progress line on stderr: blobs scanned, MB/s, ETA.
+fn spawn_progress(c: Arc<Counters>, blobs: usize, bytes: u64) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        while !c.done.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+            let (n, b) = (c.blobs.load(Ordering::Relaxed), c.bytes.load(Ordering::Relaxed));
+            let secs = start.elapsed().as_secs_f64().max(0.001);
+            let rate = b as f64 / secs;
+            let eta = if rate > 0.0 { bytes.saturating_sub(b) as f64 / rate } else { 0.0 };
+            eprint!("\r\x1b[2Kaudit: {n}/{blobs} blobs, {:.0} MB/s, ETA {:.0} s", rate / 1_048_576.0, eta);
+        }
+        eprint!("\r\x1b[2K");
+    })
+}
