@@ -352,9 +352,19 @@ fn parse_since(s: &str) -> Result<i64> {
         return secs.parse().context("--since @<unix seconds>");
     }
     let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00:00"));
-    let d: Vec<i64> = date.split('-').map(str::parse).collect::<Result<_, _>>().context("--since takes YYYY-MM-DD")?;
-    let t: Vec<i64> = time.split(':').map(str::parse).collect::<Result<_, _>>().context("--since time is HH:MM[:SS]")?;
-    let [y, m, day] = d[..] else { bail!("--since takes YYYY-MM-DD") };
+    let d: Vec<i64> = date
+        .split('-')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .context("--since takes YYYY-MM-DD")?;
+    let t: Vec<i64> = time
+        .split(':')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .context("--since time is HH:MM[:SS]")?;
+    let [y, m, day] = d[..] else {
+        bail!("--since takes YYYY-MM-DD")
+    };
     // Days from civil (proleptic Gregorian), UTC.
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -363,7 +373,10 @@ fn parse_since(s: &str) -> Result<i64> {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Ok(days * 86_400 + t.first().copied().unwrap_or(0) * 3600 + t.get(1).copied().unwrap_or(0) * 60 + t.get(2).copied().unwrap_or(0))
+    Ok(days * 86_400
+        + t.first().copied().unwrap_or(0) * 3600
+        + t.get(1).copied().unwrap_or(0) * 60
+        + t.get(2).copied().unwrap_or(0))
 }
 
 fn audit(a: AuditArgs) -> Result<u8> {
@@ -389,19 +402,32 @@ fn audit(a: AuditArgs) -> Result<u8> {
     };
     let mut report = nbguard::commands::audit::run(&scanner, &dir, &request)?;
     let threshold = match &a.out.fail_on {
-        Some(t) => t.parse().map_err(|e: String| anyhow::anyhow!("--fail-on: {e}"))?,
+        Some(t) => t
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--fail-on: {e}"))?,
         None => s.fail_on.clone(),
     };
     let reps = report.representatives();
     report.blocked = threshold.blocks(&reps);
     report.threshold = threshold.to_string();
     if let Some(p) = &a.out.write_baseline {
-        Baseline::from_findings(report.groups.iter().flat_map(|g| g.occurrences.iter())).write(p)?;
+        Baseline::from_findings(report.groups.iter().flat_map(|g| g.occurrences.iter()))
+            .write(p)?;
     }
-    let opts = report::Options { reveal: a.out.reveal, show_suppressed: a.out.show_suppressed, ..Default::default() };
+    let opts = report::Options {
+        reveal: a.out.reveal,
+        show_suppressed: a.out.show_suppressed,
+        ..Default::default()
+    };
     let mut buf = Vec::new();
     use nbguard::report::audit::*;
-    match a.out.format.as_deref().or(s.format.as_deref()).unwrap_or("text") {
+    match a
+        .out
+        .format
+        .as_deref()
+        .or(s.format.as_deref())
+        .unwrap_or("text")
+    {
         "text" => write_audit_text(&mut buf, &report, &opts)?,
         "json" => write_audit_json(&mut buf, &report, &opts)?,
         "sarif" => write_audit_sarif(&mut buf, &report, &opts)?,
@@ -415,9 +441,15 @@ fn audit(a: AuditArgs) -> Result<u8> {
 /// Writes a rendered report to a file or a standard stream; a closed pipe is not an error.
 fn emit(buf: &[u8], path: Option<&Path>, to_stderr: bool) -> Result<()> {
     match path {
-        Some(p) => std::fs::write(p, buf).with_context(|| format!("cannot write {}", p.display()))?,
+        Some(p) => {
+            std::fs::write(p, buf).with_context(|| format!("cannot write {}", p.display()))?
+        }
         None => {
-            let res = if to_stderr { std::io::stderr().write_all(buf) } else { std::io::stdout().write_all(buf) };
+            let res = if to_stderr {
+                std::io::stderr().write_all(buf)
+            } else {
+                std::io::stdout().write_all(buf)
+            };
             match res {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                 other => other?,

@@ -206,6 +206,7 @@ impl Scanner {
             dedupe(&self.catalogue.rules, &mut matches);
             let seg_lines = LineIndex::new(&seg.body.text);
             let pii_counts = pii_counts(&self.catalogue.rules, seg, &matches);
+            let mut in_segment = Vec::new();
             for m in &matches {
                 let first = seg_lines.line_of(m.start);
                 let last = seg_lines.line_of(m.end.saturating_sub(1).max(m.start));
@@ -216,10 +217,16 @@ impl Scanner {
                 }
                 let rule = &self.catalogue.rules[m.rule];
                 let pii = pii_counts.iter().find(|(r, _)| *r == m.rule).map(|x| x.1);
-                findings.push(self.finding(
+                in_segment.push(self.finding(
                     item, raw, &raw_lines, doc, seg, &seg_lines, m, rule, first, last, pii,
                 ));
             }
+            findings.extend(aggregate_pii(
+                in_segment,
+                seg,
+                &matches,
+                &self.catalogue.rules,
+            ));
         }
         findings
     }
@@ -434,6 +441,53 @@ fn dedupe(rules: &[Rule], matches: &mut Vec<Match>) {
         }
     }
     *matches = kept;
+}
+
+/// Personal data in a segment is one finding per kind, not one per value: a displayed table of
+/// 500 customers is one leak with 500 e-mail addresses. Its fingerprint covers every distinct value
+/// in the segment, so re-running the same query adds nothing, and a new row is a new finding.
+fn aggregate_pii(
+    found: Vec<Finding>,
+    seg: &Segment,
+    matches: &[Match],
+    rules: &[Rule],
+) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(found.len());
+    for f in found {
+        if !f.rule.starts_with("pii.") {
+            out.push(f);
+            continue;
+        }
+        if out.iter().any(|o| o.rule == f.rule && o.title != f.title) {
+            continue;
+        }
+        let mut values: Vec<&str> = matches
+            .iter()
+            .filter(|m| rules[m.rule].id == f.rule)
+            .map(|m| &seg.body.text[m.secret_start..m.secret_end])
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        if values.len() < 2 {
+            out.push(f);
+            continue;
+        }
+        let mut agg = f;
+        let place = match seg.origin.part {
+            Some(Part::Output) => "output",
+            Some(Part::Metadata) => "metadata",
+            Some(Part::Source) => "cell",
+            _ => "file",
+        };
+        agg.title = format!(
+            "{} ({} distinct values in this {place})",
+            agg.title,
+            values.len()
+        );
+        agg.fingerprint = finding::fingerprint(&agg.rule, &values.join("\n"));
+        out.push(agg);
+    }
+    out
 }
 
 /// For each PII rule with matches in this segment, how many distinct values it found.

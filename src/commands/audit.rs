@@ -66,7 +66,9 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         refs: inventory.tips().len(),
         ..Default::default()
     };
-    report.diagnostics.extend(inventory.notices().iter().cloned().map(diagnostic));
+    report
+        .diagnostics
+        .extend(inventory.notices().iter().cloned().map(diagnostic));
 
     // 2. Scan each blob once, in parallel.
     let (findings, diagnostics) = scan_blobs(scanner, &repo, &inventory, req.progress);
@@ -80,7 +82,9 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
     let mut occurrences = Vec::new();
     let mut present: HashMap<String, Vec<String>> = HashMap::new();
     for a in attributions {
-        let Some(found) = findings.get(&a.blob) else { continue };
+        let Some(found) = findings.get(&a.blob) else {
+            continue;
+        };
         for f in found {
             let refs = present.entry(f.fingerprint.clone()).or_default();
             refs.extend(a.present_at.iter().cloned());
@@ -92,14 +96,23 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
             }
         }
     }
-    report.groups = AuditReport::group(occurrences, |f| present.get(&f.fingerprint).cloned().unwrap_or_default());
-    report.diagnostics.sort_by(|a, b| (&a.path, a.kind.as_str()).cmp(&(&b.path, b.kind.as_str())));
+    report.groups = AuditReport::group(occurrences, |f| {
+        present.get(&f.fingerprint).cloned().unwrap_or_default()
+    });
+    report
+        .diagnostics
+        .sort_by(|a, b| (&a.path, a.kind.as_str()).cmp(&(&b.path, b.kind.as_str())));
     Ok(report)
 }
 
 type Found = HashMap<BlobId, Vec<Finding>>;
 
-fn scan_blobs(scanner: &Scanner, repo: &history::Repo, inventory: &Inventory, progress: bool) -> (Found, Vec<Diagnostic>) {
+fn scan_blobs(
+    scanner: &Scanner,
+    repo: &history::Repo,
+    inventory: &Inventory,
+    progress: bool,
+) -> (Found, Vec<Diagnostic>) {
     let found: Mutex<Found> = Mutex::new(HashMap::new());
     let diags: Mutex<Vec<Diagnostic>> = Mutex::new(Vec::new());
     let counters = Arc::new(Counters::default());
@@ -109,21 +122,33 @@ fn scan_blobs(scanner: &Scanner, repo: &history::Repo, inventory: &Inventory, pr
     let provenance = Provenance::WorkTree;
     let notices = inventory.read_blobs_parallel(repo, |entry, bytes| {
         counters.blobs.fetch_add(1, Ordering::Relaxed);
-        counters.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        counters
+            .bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let Some(path) = entry.paths.iter().find(|p| scanner.wants(p)) else {
             return;
         };
-        let out = scanner.scan(&View { path, new: bytes, old: None, provenance: &provenance });
+        let out = scanner.scan(&View {
+            path,
+            new: bytes,
+            old: None,
+            provenance: &provenance,
+        });
         if !out.diagnostics.is_empty() {
             let blob = entry.id.to_hex();
-            let mut d = diags.lock().expect("no scan thread panics while holding this lock");
+            let mut d = diags
+                .lock()
+                .expect("no scan thread panics while holding this lock");
             d.extend(out.diagnostics.into_iter().map(|mut x| {
                 x.commit = Some(format!("blob {blob}"));
                 x
             }));
         }
         if !out.findings.is_empty() {
-            found.lock().expect("no scan thread panics while holding this lock").insert(entry.id, out.findings);
+            found
+                .lock()
+                .expect("no scan thread panics while holding this lock")
+                .insert(entry.id, out.findings);
         }
     });
     counters.done.store(true, Ordering::Relaxed);
@@ -132,7 +157,10 @@ fn scan_blobs(scanner: &Scanner, repo: &history::Repo, inventory: &Inventory, pr
     }
     let mut diagnostics = diags.into_inner().expect("all scan threads have finished");
     diagnostics.extend(notices.into_iter().map(diagnostic));
-    (found.into_inner().expect("all scan threads have finished"), diagnostics)
+    (
+        found.into_inner().expect("all scan threads have finished"),
+        diagnostics,
+    )
 }
 
 #[derive(Default)]
@@ -148,11 +176,22 @@ fn spawn_progress(c: Arc<Counters>, blobs: usize, bytes: u64) -> std::thread::Jo
         let start = Instant::now();
         while !c.done.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(200));
-            let (n, b) = (c.blobs.load(Ordering::Relaxed), c.bytes.load(Ordering::Relaxed));
+            let (n, b) = (
+                c.blobs.load(Ordering::Relaxed),
+                c.bytes.load(Ordering::Relaxed),
+            );
             let secs = start.elapsed().as_secs_f64().max(0.001);
             let rate = b as f64 / secs;
-            let eta = if rate > 0.0 { bytes.saturating_sub(b) as f64 / rate } else { 0.0 };
-            eprint!("\r\x1b[2Kaudit: {n}/{blobs} blobs, {:.0} MB/s, ETA {:.0} s", rate / 1_048_576.0, eta);
+            let eta = if rate > 0.0 {
+                bytes.saturating_sub(b) as f64 / rate
+            } else {
+                0.0
+            };
+            eprint!(
+                "\r\x1b[2Kaudit: {n}/{blobs} blobs, {:.0} MB/s, ETA {:.0} s",
+                rate / 1_048_576.0,
+                eta
+            );
         }
         eprint!("\r\x1b[2K");
     })

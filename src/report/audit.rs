@@ -90,8 +90,16 @@ impl AuditReport {
             });
         }
         groups.sort_by(|a, b| {
-            (std::cmp::Reverse(a.severity), a.introduced().map(|c| c.time), &a.rule)
-                .cmp(&(std::cmp::Reverse(b.severity), b.introduced().map(|c| c.time), &b.rule))
+            (
+                std::cmp::Reverse(a.severity),
+                a.introduced().map(|c| c.time),
+                &a.rule,
+            )
+                .cmp(&(
+                    std::cmp::Reverse(b.severity),
+                    b.introduced().map(|c| c.time),
+                    &b.rule,
+                ))
         });
         groups
     }
@@ -126,27 +134,77 @@ fn date(t: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, secs % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60
+    )
 }
 
 pub fn write_audit_text(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::Result<()> {
-    for g in r.groups.iter().filter(|g| o.show_suppressed || g.suppressed.is_none()) {
+    for g in r
+        .groups
+        .iter()
+        .filter(|g| o.show_suppressed || g.suppressed.is_none())
+    {
         let first = &g.occurrences[0];
-        let shown = if o.reveal { clean(&first.secret) } else { first.masked_secret() };
-        writeln!(w, "{}  {}  {}: {}", g.severity.as_str().to_uppercase(), g.rule, g.title, shown)?;
+        let shown = if o.reveal {
+            clean(&first.secret)
+        } else {
+            first.masked_secret()
+        };
+        writeln!(
+            w,
+            "{}  {}  {}: {}",
+            g.severity.as_str().to_uppercase(),
+            g.rule,
+            g.title,
+            shown
+        )?;
         writeln!(w, "    fingerprint: {}", g.fingerprint)?;
         if let Some(c) = g.introduced() {
-            writeln!(w, "    introduced:  {} {} {} <{}>: {}", c.short_id(), date(c.time), clean(&c.author), clean(&c.email), clean(&c.summary))?;
+            writeln!(
+                w,
+                "    introduced:  {} {} {} <{}>: {}",
+                c.short_id(),
+                date(c.time),
+                clean(&c.author),
+                clean(&c.email),
+                clean(&c.summary)
+            )?;
         }
         if g.present_at.is_empty() {
-            writeln!(w, "    present at:  no ref (removed everywhere, but still in history: rotate it)")?;
+            writeln!(
+                w,
+                "    present at:  no ref (removed everywhere, but still in history: rotate it)"
+            )?;
         } else {
-            writeln!(w, "    present at:  {}", g.present_at.iter().map(|s| clean(s)).collect::<Vec<_>>().join(", "))?;
+            writeln!(
+                w,
+                "    present at:  {}",
+                g.present_at
+                    .iter()
+                    .map(|s| clean(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
         }
         for f in &g.occurrences {
-            let place = super::text::notebook_place(f).map(|p| format!(" ({p})")).unwrap_or_default();
-            let commit = f.commit.as_ref().map(|c| format!(" @ {}", c.short_id())).unwrap_or_default();
-            writeln!(w, "    at:          {}:{}:{}{place}{commit}", clean(&f.path), f.line, f.column)?;
+            let place = super::text::notebook_place(f)
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
+            let commit = f
+                .commit
+                .as_ref()
+                .map(|c| format!(" @ {}", c.short_id()))
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "    at:          {}:{}:{}{place}{commit}",
+                clean(&f.path),
+                f.line,
+                f.column
+            )?;
         }
         if let Some(s) = &g.suppressed {
             writeln!(w, "    allowed:     {s:?}")?;
@@ -154,8 +212,18 @@ pub fn write_audit_text(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::
         writeln!(w)?;
     }
     for d in &r.diagnostics {
-        let at = d.commit.as_deref().map(|c| format!(" @ {}", &c[..c.len().min(10)])).unwrap_or_default();
-        writeln!(w, "note: {}{at}: {} ({})", clean(&d.path), d.message, d.kind.as_str())?;
+        let at = d
+            .commit
+            .as_deref()
+            .map(|c| format!(" @ {}", &c[..c.len().min(10)]))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "note: {}{at}: {} ({})",
+            clean(&d.path),
+            d.message,
+            d.kind.as_str()
+        )?;
     }
     let active = r.active().count();
     let still = r.active().filter(|g| !g.present_at.is_empty()).count();
@@ -195,7 +263,11 @@ pub fn write_audit_json(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::
             rule: &g.rule,
             title: &g.title,
             severity: g.severity,
-            secret: if o.reveal { g.occurrences[0].secret.clone() } else { g.occurrences[0].masked_secret() },
+            secret: if o.reveal {
+                g.occurrences[0].secret.clone()
+            } else {
+                g.occurrences[0].masked_secret()
+            },
             introduced: g.introduced(),
             present_at: &g.present_at,
             still_present: !g.present_at.is_empty(),
@@ -222,7 +294,11 @@ pub fn write_audit_json(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::
 /// SARIF: one result per occurrence, so that code-scanning tools can point at each.
 pub fn write_audit_sarif(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::Result<()> {
     let flat = super::Report {
-        findings: r.groups.iter().flat_map(|g| g.occurrences.iter().cloned()).collect(),
+        findings: r
+            .groups
+            .iter()
+            .flat_map(|g| g.occurrences.iter().cloned())
+            .collect(),
         diagnostics: r.diagnostics.clone(),
         files_scanned: r.blobs,
         bytes_scanned: r.bytes,
@@ -244,7 +320,11 @@ fn esc(s: &str) -> String {
 /// leaks entered history, counts by rule, author and path, and every finding with its commit and
 /// whether it is still present.
 pub fn write_audit_html(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::Result<()> {
-    let groups: Vec<&Group> = r.groups.iter().filter(|g| o.show_suppressed || g.suppressed.is_none()).collect();
+    let groups: Vec<&Group> = r
+        .groups
+        .iter()
+        .filter(|g| o.show_suppressed || g.suppressed.is_none())
+        .collect();
     let mut by_month: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
     let mut by_author: BTreeMap<String, usize> = BTreeMap::new();
@@ -252,7 +332,9 @@ pub fn write_audit_html(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::
     for g in &groups {
         if let Some(c) = g.introduced() {
             *by_month.entry(date(c.time)[..7].to_string()).or_default() += 1;
-            *by_author.entry(format!("{} <{}>", c.author, c.email)).or_default() += 1;
+            *by_author
+                .entry(format!("{} <{}>", c.author, c.email))
+                .or_default() += 1;
         }
         *by_rule.entry(&g.rule).or_default() += 1;
         for p in g.paths() {
@@ -264,17 +346,39 @@ pub fn write_audit_html(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::
     writeln!(w, "body{{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222}}h1{{margin-bottom:0}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}th{{background:#f4f4f4}}.bar{{background:#c0392b;height:12px;display:inline-block}}.critical{{color:#fff;background:#8e1b10}}.high{{color:#fff;background:#c0392b}}.medium{{background:#f1c40f}}.low,.info{{background:#d6eaf8}}.sev{{padding:1px 6px;border-radius:3px;font-size:12px}}.gone{{color:#777}}code{{font-size:12px}}.cols{{display:flex;gap:2em;flex-wrap:wrap}}")?;
     writeln!(w, "</style></head><body>")?;
     let active = groups.iter().filter(|g| g.suppressed.is_none()).count();
-    let still = groups.iter().filter(|g| g.suppressed.is_none() && !g.present_at.is_empty()).count();
+    let still = groups
+        .iter()
+        .filter(|g| g.suppressed.is_none() && !g.present_at.is_empty())
+        .count();
     writeln!(w, "<h1>nbguard history audit</h1><p>{active} secrets found in history; {still} still present at a ref, {} removed everywhere but still in history (rotate them all). Scanned {} refs, {} commits, {} unique blobs ({:.1} MB).</p>", active - still, r.refs, r.commits, r.blobs, r.bytes as f64 / 1_048_576.0)?;
-    writeln!(w, "<h2>When leaks entered history</h2><table><tr><th>month</th><th>new secrets</th></tr>")?;
+    writeln!(
+        w,
+        "<h2>When leaks entered history</h2><table><tr><th>month</th><th>new secrets</th></tr>"
+    )?;
     for (m, n) in &by_month {
-        writeln!(w, "<tr><td>{m}</td><td><span class=\"bar\" style=\"width:{}px\"></span> {n}</td></tr>", 4 + n * 300 / max)?;
+        writeln!(
+            w,
+            "<tr><td>{m}</td><td><span class=\"bar\" style=\"width:{}px\"></span> {n}</td></tr>",
+            4 + n * 300 / max
+        )?;
     }
     writeln!(w, "</table><div class=\"cols\">")?;
     for (title, rows) in [
-        ("By rule", by_rule.iter().map(|(k, v)| (k.to_string(), *v)).collect::<Vec<_>>()),
-        ("By author", by_author.iter().map(|(k, v)| (k.clone(), *v)).collect()),
-        ("By path", by_path.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
+        (
+            "By rule",
+            by_rule
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "By author",
+            by_author.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        ),
+        (
+            "By path",
+            by_path.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        ),
     ] {
         let mut rows = rows;
         rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -287,23 +391,42 @@ pub fn write_audit_html(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::
     writeln!(w, "</div><h2>Findings</h2><table><tr><th>severity</th><th>rule</th><th>secret</th><th>introduced</th><th>where</th><th>still present at</th></tr>")?;
     for g in &groups {
         let first = &g.occurrences[0];
-        let shown = if o.reveal { first.secret.clone() } else { first.masked_secret() };
+        let shown = if o.reveal {
+            first.secret.clone()
+        } else {
+            first.masked_secret()
+        };
         let intro = g
             .introduced()
-            .map(|c| format!("<code>{}</code> {}<br>{} &lt;{}&gt;<br>{}", esc(c.short_id()), date(c.time), esc(&c.author), esc(&c.email), esc(&c.summary)))
+            .map(|c| {
+                format!(
+                    "<code>{}</code> {}<br>{} &lt;{}&gt;<br>{}",
+                    esc(c.short_id()),
+                    date(c.time),
+                    esc(&c.author),
+                    esc(&c.email),
+                    esc(&c.summary)
+                )
+            })
             .unwrap_or_default();
         let places: Vec<String> = g
             .occurrences
             .iter()
             .map(|f| {
-                let nb = super::text::notebook_place(f).map(|p| format!(" ({})", esc(&p))).unwrap_or_default();
+                let nb = super::text::notebook_place(f)
+                    .map(|p| format!(" ({})", esc(&p)))
+                    .unwrap_or_default();
                 format!("{}:{}{nb}", esc(&f.path), f.line)
             })
             .collect();
         let present = if g.present_at.is_empty() {
             "<span class=\"gone\">removed (still in history)</span>".to_string()
         } else {
-            g.present_at.iter().map(|s| esc(s)).collect::<Vec<_>>().join("<br>")
+            g.present_at
+                .iter()
+                .map(|s| esc(s))
+                .collect::<Vec<_>>()
+                .join("<br>")
         };
         writeln!(
             w,
@@ -321,11 +444,21 @@ pub fn write_audit_html(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::
     if !r.diagnostics.is_empty() {
         writeln!(w, "<h2>Diagnostics</h2><ul>")?;
         for d in &r.diagnostics {
-            writeln!(w, "<li>{}: {} ({})</li>", esc(&d.path), esc(&d.message), d.kind.as_str())?;
+            writeln!(
+                w,
+                "<li>{}: {} ({})</li>",
+                esc(&d.path),
+                esc(&d.message),
+                d.kind.as_str()
+            )?;
         }
         writeln!(w, "</ul>")?;
     }
-    writeln!(w, "<p><small>nbguard {}</small></p></body></html>", env!("CARGO_PKG_VERSION"))
+    writeln!(
+        w,
+        "<p><small>nbguard {}</small></p></body></html>",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 #[cfg(test)]
