@@ -4,7 +4,9 @@
 //!
 //! Where the match sits (lines, cells) and whether it is new or suppressed is decided by callers.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use super::catalogue::{CatalogueError, Rule};
 use super::filters;
@@ -12,7 +14,12 @@ use super::filters;
 /// The compiled catalogue.
 pub struct Catalogue {
     pub rules: Vec<Rule>,
+    /// Cheap to build: serves small inputs (a hook scanning a few files).
     prefilter: AhoCorasick,
+    /// Three times dearer to build, faster to run: built once a run has scanned enough text.
+    prefilter_dfa: OnceLock<AhoCorasick>,
+    keywords: Vec<String>,
+    scanned: AtomicU64,
     /// For each keyword pattern, the rules it enables.
     keyword_rules: Vec<Vec<u32>>,
     /// Rules without keywords: they run on every text.
@@ -56,19 +63,18 @@ impl Catalogue {
                 }
             }
         }
-        let prefilter = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            // A full DFA: overlapping search over every byte of every text is the hottest loop.
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(&keywords)
-            .map_err(|e| CatalogueError::Invalid {
+        let prefilter = build_prefilter(&keywords, AhoCorasickKind::ContiguousNFA).map_err(|e| {
+            CatalogueError::Invalid {
                 id: "(keywords)".into(),
                 message: e.to_string(),
-            })?;
+            }
+        })?;
         Ok(Catalogue {
             rules,
             prefilter,
+            prefilter_dfa: OnceLock::new(),
+            keywords,
+            scanned: AtomicU64::new(0),
             keyword_rules,
             always,
         })
@@ -79,7 +85,16 @@ impl Catalogue {
         hit.clear();
         hit.resize(self.rules.len(), false);
         let mut out = self.always.clone();
-        for m in self.prefilter.find_overlapping_iter(text) {
+        let before = self.scanned.fetch_add(text.len() as u64, Ordering::Relaxed);
+        let prefilter = if before < DFA_AFTER_BYTES {
+            &self.prefilter
+        } else {
+            self.prefilter_dfa.get_or_init(|| {
+                build_prefilter(&self.keywords, AhoCorasickKind::DFA)
+                    .unwrap_or_else(|_| self.prefilter.clone())
+            })
+        };
+        for m in prefilter.find_overlapping_iter(text) {
             for &r in &self.keyword_rules[m.pattern().as_usize()] {
                 if !hit[r as usize] {
                     hit[r as usize] = true;
@@ -117,6 +132,18 @@ impl Catalogue {
             }
         }
     }
+}
+
+/// After this many bytes the overlapping keyword pass (the hottest loop of a large scan) switches
+/// to a full DFA; below it, building the DFA would cost more than it saves.
+const DFA_AFTER_BYTES: u64 = 2 << 20;
+
+fn build_prefilter(keywords: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .kind(Some(kind))
+        .match_kind(MatchKind::Standard)
+        .build(keywords)
 }
 
 fn accept(rule: &Rule, secret: &str, text: &str, start: usize, end: usize) -> bool {
