@@ -111,7 +111,10 @@ pub enum State {
 
 /// Where git looks for the hooks of the repository at or above `repo_path`.
 pub fn hooks_dir(repo_path: &Path) -> Result<PathBuf, Error> {
-    let layout = repo::read_layout(repo_path)?;
+    // gix's discovery misreads a relative path that climbs out of another repository
+    // (`--repo ../server.git` run inside a clone), so it is given a canonical one.
+    let repo_path = fs::canonicalize(repo_path).unwrap_or_else(|_| repo_path.to_owned());
+    let layout = repo::read_layout(&repo_path)?;
     Ok(match layout.hooks_path {
         Some(p) if p.is_absolute() => p,
         Some(p) => layout.work_tree.unwrap_or(layout.git_dir).join(p),

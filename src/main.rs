@@ -630,6 +630,14 @@ fn server_gate(h: &HookArgs) -> Result<u8> {
     let stdin = read_stdin()?;
     match nbguard::commands::git::pre_receive(&scanner, &dir, &stdin) {
         Ok(mut report) => {
+            if let Some(why) = nbguard::commands::git::incomplete(&report) {
+                // Closed: the push is refused. Open: it goes on, and what could be read still
+                // blocks.
+                if s.on_error == config::FailPolicy::Closed {
+                    return fail_policy("pre-receive", &s, anyhow::anyhow!(why));
+                }
+                eprintln!("nbguard: warning: pre-receive could not check all of this change and lets the unread part through (hook.on_error = \"open\"): {why}");
+            }
             if s.allow_push_option {
                 let allowed = nbguard::commands::git::push_option_allows();
                 let used = nbguard::commands::git::apply_push_allows(&mut report, &allowed);
@@ -646,7 +654,15 @@ fn server_gate(h: &HookArgs) -> Result<u8> {
             }
             let mut advice: Vec<String> = SERVER_ADVICE.iter().map(|s| s.to_string()).collect();
             if s.allow_push_option {
-                advice.push("A reviewed false positive can be let through with `git push -o nbguard.allow=<fingerprint>` (recorded).".into());
+                advice.push("A reviewed false positive can be let through with `git push -o nbguard.allow=<fingerprint>` (recorded):".into());
+                advice.extend(report.findings.iter().filter(|f| f.is_active()).map(|f| {
+                    format!(
+                        "  nbguard.allow={}  ({} in {})",
+                        f.fingerprint,
+                        f.rule,
+                        report::clean(&f.path)
+                    )
+                }));
             }
             let opts = report::Options {
                 advice,

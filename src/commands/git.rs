@@ -24,6 +24,11 @@ pub enum GitError {
     Commits(#[from] commits::Error),
     #[error("cannot read the ref updates on standard input: {0}")]
     Stdin(#[source] std::io::Error),
+    #[error(
+        "this repository uses SHA-256 object ids, and this nbguard build reads SHA-1 \
+         repositories only"
+    )]
+    Sha256,
 }
 
 fn limits(scanner: &Scanner) -> repo::Limits {
@@ -78,10 +83,38 @@ pub fn range(scanner: &Scanner, dir: &Path, spec: &str) -> Result<Report, GitErr
 
 /// Every commit a push brings to a server repository, read inside git's quarantine.
 pub fn pre_receive(scanner: &Scanner, dir: &Path, stdin: &str) -> Result<Report, GitError> {
+    // Checked first: gix built for SHA-1 cannot even open such a repository, and would say so
+    // in terms of its own build features.
+    if names_sha256_ids(stdin) {
+        return Err(GitError::Sha256);
+    }
     let q = quarantine::open(dir)?;
     let updates = commits::parse_ref_updates(stdin)?;
     let pushed = commits::read_push(q.repo(), &updates, &limits(scanner))?;
     Ok(gather(scanner, pushed.items, pushed.notices))
+}
+
+/// Whether git's ref-update lines carry 64-digit (SHA-256) ids.
+fn names_sha256_ids(stdin: &str) -> bool {
+    stdin
+        .split_whitespace()
+        .any(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// On a server every object a push needs is in the repository or its quarantine, so a missing
+/// one means the repository is damaged and part of the push went unchecked: says what, if so.
+pub fn incomplete(report: &Report) -> Option<String> {
+    let missing: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.kind == crate::finding::DiagnosticKind::MissingObject)
+        .map(|d| d.message.as_str())
+        .collect();
+    let first = missing.first()?;
+    Some(format!(
+        "{} object(s) missing from the repository (is it damaged?); first: {first}",
+        missing.len()
+    ))
 }
 
 /// The repository's git directory as the server sees it (`GIT_DIR`, else `dir`), for the

@@ -38,7 +38,8 @@ impl TestRepo {
         Self::init(&["--bare"])
     }
 
-    fn init(extra: &[&str]) -> Self {
+    /// A fresh repository made with extra `git init` arguments (e.g. `--object-format=sha256`).
+    pub fn init(extra: &[&str]) -> Self {
         isolate_this_process();
         let dir = tempfile::Builder::new()
             .prefix("nbguard-test-")
@@ -53,6 +54,26 @@ impl TestRepo {
         args.extend_from_slice(extra);
         repo.git(&args);
         repo
+    }
+
+    /// A clone of `url` (a path or URL) on its default branch, with its own temp dir and home.
+    pub fn clone_of(url: &str) -> Self {
+        let repo = Self::new();
+        std::fs::remove_dir_all(&repo.root).expect("emptying the repo dir for the clone");
+        let dest = repo
+            .root
+            .to_str()
+            .expect("temp paths are UTF-8")
+            .to_string();
+        repo.git_in(repo.dir.path(), &["clone", "--quiet", url, &dest]);
+        repo
+    }
+
+    /// `git push <args>`, whatever its outcome.
+    pub fn push(&self, args: &[&str]) -> Output {
+        let mut all = vec!["push"];
+        all.extend_from_slice(args);
+        self.git_may_fail(&all)
     }
 
     /// The repository's top-level directory (the git dir itself for a bare repository).
@@ -198,6 +219,11 @@ fn isolate(cmd: &mut Command, home: &Path) {
         .env("GIT_COMMITTER_EMAIL", EMAIL)
         .env("GIT_COMMITTER_DATE", DATE)
         .env("LC_ALL", "C")
+        // Server hooks never read this machine's /etc/nbguard/config.toml in tests.
+        .env(
+            "NBGUARD_SYSTEM_CONFIG",
+            "/nonexistent/nbguard-test-system.toml",
+        )
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
 }
@@ -529,4 +555,83 @@ pub fn has_program(name: impl AsRef<OsStr>) -> bool {
         .status()
         .map(|s| s.success())
         .unwrap_or(false)
+}
+
+/// A bare repository with nbguard's pre-receive hook installed by the real
+/// `nbguard hook install --server`, as an administrator would.
+pub struct Server {
+    pub repo: TestRepo,
+}
+
+impl Server {
+    /// A bare repository with the hook installed.
+    pub fn new() -> Self {
+        let server = Self::without_hook();
+        server.install_hook();
+        server
+    }
+
+    /// A bare repository without the hook yet (to seed it with history first).
+    pub fn without_hook() -> Self {
+        Server {
+            repo: TestRepo::bare(),
+        }
+    }
+
+    /// Runs `nbguard hook install --server --repo <bare> --command <built nbguard>`.
+    pub fn install_hook(&self) {
+        let out = self.repo.nbguard(&[
+            "hook",
+            "install",
+            "--server",
+            "--repo",
+            self.url(),
+            "--command",
+            env!("CARGO_BIN_EXE_nbguard"),
+        ]);
+        assert!(
+            out.status.success(),
+            "hook install failed: {}",
+            describe(&out)
+        );
+    }
+
+    /// The path clients push to.
+    pub fn url(&self) -> &str {
+        self.repo.path().to_str().expect("temp paths are UTF-8")
+    }
+
+    /// Where `name` points on the server, `None` when it does not exist.
+    pub fn ref_id(&self, name: &str) -> Option<String> {
+        let out = self
+            .repo
+            .git_may_fail(&["rev-parse", "--verify", "--quiet", name]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Whether the server's repository holds object `id` (`git cat-file -e`).
+    pub fn has_object(&self, id: &str) -> bool {
+        self.repo
+            .git_may_fail(&["cat-file", "-e", id])
+            .status
+            .success()
+    }
+
+    /// Writes `<bare>/nbguard.toml`, the repository's server-side configuration.
+    pub fn write_config(&self, toml: &str) {
+        std::fs::write(self.repo.path().join("nbguard.toml"), toml).expect("writing nbguard.toml");
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Lossy stderr of an output.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
