@@ -7,8 +7,10 @@ Python 3.11+, standard library only. This is a rough approximation of the Rust e
 * regex portability: flags constructs the Rust `regex` crate rejects or reads differently
   (lookaround, backreferences, atomic/possessive groups, class set operations, `\\Z`, ...);
 * every example produces a finding for its own rule (keyword prefilter, regex, secret group,
-  entropy, allow-list, validator, context, an approximation of the placeholder filter);
-* no negative example produces a finding from any rule;
+  entropy, allow-list, validator, context, the placeholder filter of src/rules/filters.rs), also
+  after the engine's overlap dedupe and in every place `nbguard rules check` puts it (plain text,
+  stream output, HTML output, traceback, cell and notebook metadata);
+* no negative example produces a finding from any rule, in any of those places;
 * optionally (`--corpus DIR`) scans notebooks, decoding them roughly the way the engine does
   (JSON strings decoded, image payloads skipped), and prints what fires, by severity.
 
@@ -23,6 +25,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import html
 import base64
 import binascii
 import json
@@ -269,6 +272,22 @@ def looks_like_placeholder(secret: str) -> bool:
     return False
 
 
+def ascii_classes(pattern: str) -> str:
+    """Like `ascii_classes` in src/rules/catalogue.rs: the engine reads \\b, \\w and \\d as ASCII."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c != "\\" or i + 1 >= len(pattern):
+            out.append(c)
+            i += 1
+            continue
+        nxt = pattern[i + 1]
+        out.append({"b": r"(?-u:\b)", "B": r"(?-u:\B)", "w": "[0-9A-Za-z_]", "W": "[^0-9A-Za-z_]",
+                    "d": "[0-9]", "D": "[^0-9]"}.get(nxt, c + nxt))
+        i += 2
+    return "".join(out)
+
+
 class Rule:
     def __init__(self, raw: dict, file: str):
         self.raw = raw
@@ -276,7 +295,7 @@ class Rule:
         self.id = raw["id"]
         self.severity = raw["severity"]
         self.keywords = [k.lower() for k in raw.get("keywords", [])]
-        self.regex = re.compile(raw["regex"])
+        self.regex = re.compile(ascii_classes(raw["regex"]))
         sg = raw.get("secret_group")
         if sg is None:
             if "secret" in self.regex.groupindex:
@@ -288,9 +307,9 @@ class Rule:
         self.secret_group = sg
         self.entropy = raw.get("entropy")
         self.validator = VALIDATE[raw["validator"]] if raw.get("validator") else None
-        self.allow = [re.compile(a) for a in raw.get("allow", [])]
+        self.allow = [re.compile(ascii_classes(a)) for a in raw.get("allow", [])]
         ctx = raw.get("context")
-        self.context = (re.compile(ctx["regex"]), ctx.get("lines", 3)) if ctx else None
+        self.context = (re.compile(ascii_classes(ctx["regex"])), ctx.get("lines", 3)) if ctx else None
         self.placeholder_check = raw.get("placeholder_check", True)
 
     def findings(self, text: str, lower: str | None = None, why: list | None = None):
@@ -441,6 +460,51 @@ def load(rule_dir: Path):
     return rules, errors
 
 
+def scan_text(rules: list[Rule], text: str):
+    """Findings in one text after the engine's dedupe: where secrets overlap, a provider rule wins
+    over a generic one, then the higher severity, then the longer secret, then rule order."""
+    lower = text.lower()
+    found = []
+    for order, rule in enumerate(rules):
+        for s, e, secret in rule.findings(text, lower):
+            found.append((s, e, secret, rule, order))
+
+    def rank(f):
+        s, e, _, rule, _ = f
+        return (".generic." not in rule.id, SEVERITIES.index(rule.severity), e - s)
+
+    found.sort(key=lambda f: (f[0], tuple(-x for x in rank(f)), f[4]))
+    kept = []
+    for f in found:
+        for i, k in enumerate(kept):
+            if k[0] < f[1] and f[0] < k[1]:
+                if rank(f) > rank(k):
+                    kept[i] = f
+                break
+        else:
+            kept.append(f)
+    return kept
+
+
+def _html_escape(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Where `nbguard rules check` puts each example (src/commands/rules.rs), as decoded text.
+PLACEMENTS = {
+    "plain text": lambda t: t,
+    "stream output": lambda t: f"step 1\n{t}\n",
+    # HTML outputs are HTML-escaped in the notebook and decoded again by the engine.
+    "html output": lambda t: f"<div><pre>{html.unescape(_html_escape(t))}</pre></div>",
+    "traceback": lambda t: "----------------------------------------------------------------\n"
+    f"ValueError: bad config {t}",
+    "cell metadata": lambda t: _json_text({"tags": ["parameters"], "note": t}),
+    "notebook metadata": lambda t: _json_text(
+        {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+         "papermill": {"parameters": {"connection": t}}}),
+}
+
+
 def check_examples(rules: list[Rule]) -> list[str]:
     errors = []
     for rule in rules:
@@ -453,13 +517,21 @@ def check_examples(rules: list[Rule]) -> list[str]:
             why: list[str] = []
             if not list(rule.findings(ex, why=why)):
                 errors.append(f"{rule.id}: example {ex!r} is filtered out: {'; '.join(why)}")
+                continue
+            for place, wrap in PLACEMENTS.items():
+                found = scan_text(rules, wrap(ex))
+                if not any(f[3] is rule for f in found):
+                    errors.append(f"{rule.id}: example {ex!r} not found in {place} "
+                                  f"(found: {[f[3].id for f in found]})")
+                    break
         for ex in rule.raw.get("negative_examples", []):
-            for other in rules:
-                hits = list(other.findings(ex))
-                if hits:
-                    errors.append(
-                        f"{rule.id}: negative example {ex!r} fires {other.id} on {hits[0][2]!r}"
-                    )
+            for place, wrap in PLACEMENTS.items():
+                found = scan_text(rules, wrap(ex))
+                if found:
+                    f = found[0]
+                    errors.append(f"{rule.id}: negative example {ex!r} fires {f[3].id} on "
+                                  f"{f[2]!r} in {place}")
+                    break
     return errors
 
 
@@ -532,7 +604,10 @@ def notebook_texts(nb: dict):
                     if not _textual(mime):
                         continue
                     if isinstance(val, str) or (isinstance(val, list) and all(isinstance(x, str) for x in val)):
-                        out.append((f"cell{ci} output{oi} {mime}", _text(val)))
+                        text = _text(val)
+                        if "html" in mime or "xml" in mime:
+                            text = html.unescape(text)
+                        out.append((f"cell{ci} output{oi} {mime}", text))
                     else:
                         out.append((f"cell{ci} output{oi} {mime}", _json_text(val)))
             if o.get("metadata"):

@@ -336,7 +336,7 @@ fn client_gate(gate: Gate, h: &HookArgs) -> Result<u8> {
     let result = match gate {
         Gate::PreCommit => nbguard::commands::git::pre_commit(&scanner, &dir),
         Gate::PrePush(remote) => {
-            let stdin = read_stdin()?;
+            let stdin = pre_push_input()?;
             nbguard::commands::git::pre_push(&scanner, &dir, remote.as_deref(), &stdin)
         }
         Gate::Range(spec) => nbguard::commands::git::range(&scanner, &dir, &spec),
@@ -396,6 +396,23 @@ fn server_gate(h: &HookArgs) -> Result<u8> {
     }
 }
 
+/// git gives `pre-push` hooks one line per ref on stdin; the pre-commit framework instead sets
+/// `PRE_COMMIT_FROM_REF` / `PRE_COMMIT_TO_REF`, which are turned into the same line.
+fn pre_push_input() -> Result<String> {
+    match std::env::var("PRE_COMMIT_TO_REF") {
+        Ok(to) if !to.is_empty() => {
+            let from = std::env::var("PRE_COMMIT_FROM_REF")
+                .ok()
+                .filter(|f| !f.is_empty())
+                .unwrap_or_else(|| "0".repeat(to.len()));
+            let remote_ref =
+                std::env::var("PRE_COMMIT_REMOTE_BRANCH").unwrap_or_else(|_| "HEAD".into());
+            Ok(format!("HEAD {to} {remote_ref} {from}\n"))
+        }
+        _ => read_stdin(),
+    }
+}
+
 fn read_stdin() -> Result<String> {
     let mut s = String::new();
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
@@ -448,6 +465,10 @@ fn rules(action: RulesAction, common: &Common) -> Result<u8> {
             let mut failures = Vec::new();
             let mut examples = 0;
             for rule in &scanner.catalogue().rules {
+                if let Err(e) = rule.compile_now() {
+                    failures.push(e.to_string());
+                    continue;
+                }
                 if rule.examples.is_empty() || rule.negative_examples.is_empty() {
                     failures.push(format!(
                         "{}: needs at least one example and one negative example",

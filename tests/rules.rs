@@ -12,6 +12,19 @@ fn scanner() -> Scanner {
 }
 
 #[test]
+fn every_builtin_rule_compiles() {
+    let s = scanner();
+    let errors: Vec<String> = s
+        .catalogue()
+        .rules
+        .iter()
+        .filter_map(|r| r.compile_now().err())
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
 fn every_rule_has_positive_and_negative_examples() {
     let s = scanner();
     let missing: Vec<&str> = s

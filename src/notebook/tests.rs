@@ -1,7 +1,7 @@
 use super::*;
 use serde_json::json;
 
-fn seg<'a>(doc: &'a Document, part: Part, cell: Option<usize>) -> Vec<&'a Segment> {
+fn seg(doc: &Document, part: Part, cell: Option<usize>) -> Vec<&Segment> {
     doc.segments
         .iter()
         .filter(|s| s.origin.part == Some(part) && s.origin.cell == cell)

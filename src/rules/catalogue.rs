@@ -6,6 +6,7 @@
 
 use regex::Regex;
 use serde::Deserialize;
+use std::sync::OnceLock;
 
 use crate::finding::Severity;
 
@@ -109,7 +110,9 @@ pub enum CatalogueError {
     Duplicate(String),
 }
 
-/// A rule ready to run.
+/// A rule ready to run. Its regexes are checked for syntax when the catalogue loads and compiled
+/// on first use: a hook that scans three files should not pay for compiling two hundred automata
+/// whose keywords never occur.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
@@ -117,19 +120,86 @@ pub struct Rule {
     pub description: String,
     pub severity: Severity,
     pub keywords: Vec<String>,
-    pub regex: Regex,
-    pub secret_group: usize,
+    pub pattern: String,
+    compiled: OnceLock<Compiled>,
+    secret_group_spec: Option<SecretGroup>,
     pub entropy: Option<f64>,
     pub validator: Option<crate::rules::validate::Validator>,
-    pub allow: Vec<Regex>,
-    pub context: Option<(Regex, usize)>,
+    allow_patterns: Vec<String>,
+    context_pattern: Option<(String, usize)>,
     pub placeholder_check: bool,
     pub fix: String,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
 }
 
+/// The compiled parts of a rule.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub regex: Regex,
+    pub secret_group: usize,
+    pub allow: Vec<Regex>,
+    pub context: Option<(Regex, usize)>,
+}
+
+impl Rule {
+    /// The compiled regexes. Built-in rules are all compiled by the test suite, and custom rules
+    /// are compiled eagerly when configuration loads, so this cannot fail at scan time.
+    pub fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            self.try_compile()
+                .expect("rules are compiled once at load or in tests before they are used lazily")
+        })
+    }
+
+    /// Compiles now, reporting any error (used for custom rules and by `rules check`).
+    pub fn try_compile(&self) -> Result<Compiled, CatalogueError> {
+        let regex = compile_regex(&self.id, "match", &self.pattern)?;
+        let bad = |message: String| CatalogueError::Invalid {
+            id: self.id.clone(),
+            message,
+        };
+        let secret_group = match &self.secret_group_spec {
+            Some(SecretGroup::Index(i)) if *i < regex.captures_len() => *i,
+            Some(SecretGroup::Index(i)) => return Err(bad(format!("no capture group {i}"))),
+            Some(SecretGroup::Name(n)) => regex
+                .capture_names()
+                .position(|c| c == Some(n.as_str()))
+                .ok_or_else(|| bad(format!("no capture group named {n}")))?,
+            None => regex
+                .capture_names()
+                .position(|c| c == Some("secret"))
+                .unwrap_or(if regex.captures_len() > 1 { 1 } else { 0 }),
+        };
+        let allow = self
+            .allow_patterns
+            .iter()
+            .map(|a| compile_regex(&self.id, "allow", a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let context = match &self.context_pattern {
+            None => None,
+            Some((c, lines)) => Some((compile_regex(&self.id, "context", c)?, *lines)),
+        };
+        Ok(Compiled {
+            regex,
+            secret_group,
+            allow,
+            context,
+        })
+    }
+
+    /// Compiles now and keeps the result.
+    pub fn compile_now(&self) -> Result<(), CatalogueError> {
+        if self.compiled.get().is_none() {
+            let c = self.try_compile()?;
+            let _ = self.compiled.set(c);
+        }
+        Ok(())
+    }
+}
+
 impl RawRule {
+    /// Checks the rule (id shape, regex syntax, validator name) without building automata.
     pub fn compile(&self) -> Result<Rule, CatalogueError> {
         let id = self.id.clone();
         let bad = |message: String| CatalogueError::Invalid {
@@ -146,34 +216,19 @@ impl RawRule {
                 "ids look like `kind.provider.what`, in lowercase".into()
             ));
         }
-        let regex = compile_regex(&self.id, "match", &self.regex)?;
-        let secret_group = match &self.secret_group {
-            Some(SecretGroup::Index(i)) if *i < regex.captures_len() => *i,
-            Some(SecretGroup::Index(i)) => return Err(bad(format!("no capture group {i}"))),
-            Some(SecretGroup::Name(n)) => regex
-                .capture_names()
-                .position(|c| c == Some(n.as_str()))
-                .ok_or_else(|| bad(format!("no capture group named {n}")))?,
-            None => regex
-                .capture_names()
-                .position(|c| c == Some("secret"))
-                .unwrap_or(if regex.captures_len() > 1 { 1 } else { 0 }),
-        };
+        check_syntax(&self.id, "match", &self.regex)?;
+        for a in &self.allow {
+            check_syntax(&self.id, "allow", a)?;
+        }
+        if let Some(c) = &self.context {
+            check_syntax(&self.id, "context", &c.regex)?;
+        }
         let validator = match &self.validator {
             None => None,
             Some(name) => Some(
                 name.parse::<crate::rules::validate::Validator>()
-                    .map_err(|e| bad(e))?,
+                    .map_err(bad)?,
             ),
-        };
-        let allow = self
-            .allow
-            .iter()
-            .map(|a| compile_regex(&self.id, "allow", a))
-            .collect::<Result<Vec<_>, _>>()?;
-        let context = match &self.context {
-            None => None,
-            Some(c) => Some((compile_regex(&self.id, "context", &c.regex)?, c.lines)),
         };
         Ok(Rule {
             id: self.id.clone(),
@@ -185,12 +240,13 @@ impl RawRule {
                 .iter()
                 .map(|k| k.to_ascii_lowercase())
                 .collect(),
-            regex,
-            secret_group,
+            pattern: self.regex.clone(),
+            compiled: OnceLock::new(),
+            secret_group_spec: self.secret_group.clone(),
             entropy: self.entropy,
             validator,
-            allow,
-            context,
+            allow_patterns: self.allow.clone(),
+            context_pattern: self.context.as_ref().map(|c| (c.regex.clone(), c.lines)),
             placeholder_check: self.placeholder_check,
             fix: self.fix.clone(),
             examples: self.examples.clone(),
@@ -199,8 +255,20 @@ impl RawRule {
     }
 }
 
+/// Parses a pattern (cheap) so that a syntax error is reported when the catalogue loads.
+fn check_syntax(id: &str, what: &'static str, pattern: &str) -> Result<(), CatalogueError> {
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&ascii_classes(pattern))
+        .map(|_| ())
+        .map_err(|e| CatalogueError::Invalid {
+            id: id.to_string(),
+            message: format!("invalid {what} regex: {e}"),
+        })
+}
+
 fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, CatalogueError> {
-    regex::RegexBuilder::new(pattern)
+    regex::RegexBuilder::new(&ascii_classes(pattern))
         .size_limit(1 << 24)
         .build()
         .map_err(|source| CatalogueError::Regex {
@@ -208,6 +276,34 @@ fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, C
             what,
             source,
         })
+}
+
+/// Rewrites `\b`, `\B`, `\w` and `\d` to their ASCII forms. Secrets are ASCII, and Unicode word
+/// boundaries stop the regex engine's lazy DFA on any non-ASCII text (notebooks are full of it),
+/// sending every search to the much slower PikeVM.
+pub(crate) fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('B') => out.push_str("(?-u:\\B)"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('W') => out.push_str("[^0-9A-Za-z_]"),
+            Some('d') => out.push_str("[0-9]"),
+            Some('D') => out.push_str("[^0-9]"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// Parses one rule file.
@@ -227,4 +323,20 @@ pub fn builtin_raw() -> Result<Vec<RawRule>, CatalogueError> {
         out.extend(parse_rule_file(name, text)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_classes;
+
+    #[test]
+    fn unicode_classes_become_ascii_and_escapes_survive() {
+        assert_eq!(
+            ascii_classes(r"\bab\w+\\b[\d_]"),
+            r"(?-u:\b)ab[0-9A-Za-z_]+\\b[[0-9]_]"
+        );
+        let re = regex::Regex::new(&ascii_classes(r"\b(AKIA[A-Z0-9]{4})\b")).unwrap();
+        assert!(re.is_match("é AKIA1234 é"));
+        assert!(!re.is_match("xAKIA1234"));
+    }
 }

@@ -58,6 +58,8 @@ impl Catalogue {
         }
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
+            // A full DFA: overlapping search over every byte of every text is the hottest loop.
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
             .build(&keywords)
             .map_err(|e| CatalogueError::Invalid {
@@ -94,9 +96,10 @@ impl Catalogue {
         let mut hit = Vec::new();
         for r in self.candidates(text, &mut hit) {
             let rule = &self.rules[r as usize];
-            for caps in rule.regex.captures_iter(text) {
+            let compiled = rule.compiled();
+            for caps in compiled.regex.captures_iter(text) {
                 let whole = caps.get(0).expect("group 0 always participates");
-                let Some(secret) = caps.get(rule.secret_group).or(Some(whole)) else {
+                let Some(secret) = caps.get(compiled.secret_group).or(Some(whole)) else {
                     continue;
                 };
                 if secret.as_str().is_empty()
@@ -117,7 +120,8 @@ impl Catalogue {
 }
 
 fn accept(rule: &Rule, secret: &str, text: &str, start: usize, end: usize) -> bool {
-    if rule.allow.iter().any(|a| a.is_match(secret)) {
+    let compiled = rule.compiled();
+    if compiled.allow.iter().any(|a| a.is_match(secret)) {
         return false;
     }
     if rule.placeholder_check && filters::is_placeholder(secret) {
@@ -133,7 +137,7 @@ fn accept(rule: &Rule, secret: &str, text: &str, start: usize, end: usize) -> bo
             return false;
         }
     }
-    if let Some((re, lines)) = &rule.context {
+    if let Some((re, lines)) = &compiled.context {
         if !re.is_match(window(text, start, end, *lines)) {
             return false;
         }

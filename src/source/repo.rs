@@ -20,12 +20,6 @@ pub enum Error {
         #[source]
         source: gix::Error,
     },
-    #[error("could not read core.hooksPath in {}", git_dir.display())]
-    HooksPath {
-        git_dir: PathBuf,
-        #[source]
-        source: gix::Error,
-    },
 }
 
 /// Where a repository keeps its parts, for code that must not name gix types (hook installation).
@@ -82,13 +76,13 @@ pub fn open_path(dir: &Path) -> Result<gix::Repository, Error> {
 /// environment like [`open_path`].
 pub fn read_layout(dir: &Path) -> Result<Layout, Error> {
     let repo = open_path(dir)?;
+    // Read as a plain string: gix's trusted-path accessor drops values from repositories owned by
+    // another user, which is exactly the server case where git itself still uses them.
     let hooks_path = repo
         .config_snapshot()
-        .trusted_path("core.hooksPath")
-        .map_err(|source| Error::HooksPath {
-            git_dir: repo.git_dir().to_owned(),
-            source,
-        })?;
+        .string("core.hooksPath")
+        .filter(|v| !v.is_empty())
+        .map(|v| expand_home(&v.to_string()));
     Ok(Layout {
         git_dir: absolute(repo.git_dir()),
         common_dir: absolute(repo.common_dir()),
@@ -171,6 +165,14 @@ pub(crate) fn display_path(path: &gix::bstr::BStr) -> String {
     String::from_utf8_lossy(path).into_owned()
 }
 
+/// git's pathname expansion of a leading `~/` (the only form worth supporting for hooks).
+fn expand_home(value: &str) -> PathBuf {
+    match (value.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(value),
+    }
+}
+
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
@@ -181,9 +183,20 @@ mod tests {
 
     #[test]
     fn opening_a_plain_directory_says_where() {
-        let dir = std::env::temp_dir();
-        if let Err(err) = open_path(&dir) {
-            assert!(err.to_string().contains(&dir.display().to_string()));
+        let dir = tempfile::tempdir().expect("temp dir");
+        // Discovery walks up to `/`; only a repository above the temp dir would make this open.
+        if let Err(err) = open_path(dir.path()) {
+            assert!(err.to_string().contains(&dir.path().display().to_string()));
         }
+    }
+
+    #[test]
+    fn home_is_expanded_in_hooks_path() {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        if let Some(home) = home {
+            assert_eq!(expand_home("~/hooks"), home.join("hooks"));
+        }
+        assert_eq!(expand_home("rel/hooks"), PathBuf::from("rel/hooks"));
+        assert_eq!(expand_home("/abs"), PathBuf::from("/abs"));
     }
 }

@@ -175,8 +175,18 @@ fn index_entries(
     entries.retain(|e| !e.mode.is_sparse());
     entries.extend(expanded);
     entries.sort_by(|a, b| a.path.cmp(&b.path).then(a.stage.cmp(&b.stage)));
-    head.retain(|e| !unchanged.iter().any(|dir| e.path.starts_with(dir)));
+    drop_below(head, unchanged);
     Ok(entries)
+}
+
+/// Removes the entries below any of `dirs` (each ending in `/`). Sparse directories never nest,
+/// so the only candidate for an entry is the greatest directory that sorts before it.
+fn drop_below(entries: &mut Vec<Entry>, mut dirs: Vec<BString>) {
+    dirs.sort();
+    entries.retain(|e| {
+        let i = dirs.partition_point(|d| *d <= e.path);
+        i == 0 || !e.path.starts_with(&dirs[i - 1])
+    });
 }
 
 /// The id of `HEAD`'s tree at a sparse directory's path (which ends in `/`).
@@ -508,6 +518,21 @@ mod tests {
             entry("d", 4, Stage::Unconflicted),
         ];
         assert_eq!(kinds(&join(&index, &head)), ["M b", "U 2", "D d", "A e"]);
+    }
+
+    #[test]
+    fn entries_below_unchanged_sparse_directories_are_dropped() {
+        let mut head = vec![
+            entry("a/x", 1, Stage::Unconflicted),
+            entry("b", 1, Stage::Unconflicted),
+            entry("b/y", 1, Stage::Unconflicted),
+            entry("b/z/w", 1, Stage::Unconflicted),
+            entry("bc", 1, Stage::Unconflicted),
+            entry("c/v", 1, Stage::Unconflicted),
+        ];
+        drop_below(&mut head, vec!["c/".into(), "b/".into()]);
+        let left: Vec<String> = head.iter().map(|e| e.path.to_string()).collect();
+        assert_eq!(left, ["a/x", "b", "bc"]);
     }
 
     #[test]
