@@ -1,4 +1,4 @@
-//! `cargo run --release --example eval [-- --json] [-- --verbose]`: generates a labelled set of
+//! `cargo run --release --example eval [-- --json] [--verbose] [--rules DIR] [--dump DIR]`: generates a labelled set of
 //! notebooks (credentials of every provider family in every notebook context, personal data
 //! tables, and hard negatives), scans each with the library, and reports recall and precision.
 //!
@@ -29,7 +29,30 @@ fn main() -> std::io::Result<()> {
     let json = args.iter().any(|a| a == "--json");
     let verbose = args.iter().any(|a| a == "--verbose" || a == "-v");
     let started = std::time::Instant::now();
-    let scored = run::evaluate(run::SEED);
+    // `--rules DIR` adds (or replaces) rules from a directory of rule files.
+    let rules = args
+        .iter()
+        .position(|a| a == "--rules")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    // `--dump DIR` writes every case's notebook, to open or rescan one by hand.
+    if let Some(dir) = args
+        .iter()
+        .position(|a| a == "--dump")
+        .and_then(|i| args.get(i + 1))
+    {
+        std::fs::create_dir_all(dir)?;
+        for case in cases::build(run::SEED) {
+            std::fs::write(format!("{dir}/case-{:04}.ipynb", case.id), &case.raw)?;
+        }
+    }
+    let scored = match run::evaluate(run::SEED, rules.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("eval: {e}");
+            return Ok(());
+        }
+    };
     let summary = report::summarise(&scored);
     let stdout = std::io::stdout();
     let mut w = stdout.lock();

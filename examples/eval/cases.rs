@@ -54,6 +54,9 @@ pub struct Placed {
     pub output: Option<usize>,
     /// Escape one character of the value as `\uXXXX` in the raw JSON.
     pub escape: Option<String>,
+    /// Rules that also count in this placement (an `Authorization: Bearer` header may be found
+    /// by the bearer rule instead of the provider's).
+    pub also_accept: &'static [&'static str],
 }
 
 impl Placed {
@@ -65,6 +68,7 @@ impl Placed {
             part,
             output,
             escape: None,
+            also_accept: &[],
         }
     }
 }
@@ -102,6 +106,7 @@ pub fn build(seed: u64) -> Vec<Case> {
             let ctx = CONTEXTS[(fi * 5 + j) % CONTEXTS.len()];
             let cred = (fam.make)(&mut rng);
             let placed = place(&mut rng, &cred, ctx);
+            let also = placed.also_accept;
             let mut values = cred.values();
             if let Some((_, content)) = &cred.file {
                 values.push(content.clone());
@@ -113,7 +118,7 @@ pub fn build(seed: u64) -> Vec<Case> {
                 ctx,
                 placed,
                 |at| Label::Positive {
-                    accept: cred.accept.to_vec(),
+                    accept: [cred.accept, also].concat(),
                     values,
                     at,
                 },
@@ -355,12 +360,24 @@ fn place(rng: &mut Rng, c: &Cred, ctx: &'static str) -> Placed {
             )
         }
         "stream-log" => {
+            let mut bearer = false;
             let line = if c.multiline {
                 format!("WARNING:root:loaded key material {}\n", pyrepr(&c.value))
             } else {
                 match rng.below(2) {
-                    0 => format!("2024-05-03 10:12:44,513 DEBUG [client] request headers: {{'Authorization': 'Bearer {}', 'User-Agent': 'python-requests/2.31.0'}}\n", c.value),
-                    _ => format!("INFO:{}:authenticating with {}\n", lower(c.provider).replace(' ', "_"), pairs(c).iter().map(|(k, v)| format!("{}={v}", lower(k))).collect::<Vec<_>>().join(" ")),
+                    0 => {
+                        bearer = true;
+                        format!("2024-05-03 10:12:44,513 DEBUG [client] request headers: {{'Authorization': 'Bearer {}', 'User-Agent': 'python-requests/2.31.0'}}\n", c.value)
+                    }
+                    _ => format!(
+                        "INFO:{}:authenticating with {}\n",
+                        lower(c.provider).replace(' ', "_"),
+                        pairs(c)
+                            .iter()
+                            .map(|(k, v)| format!("{}={v}", lower(k)))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
                 }
             };
             let outs = vec![
@@ -370,14 +387,20 @@ fn place(rng: &mut Rng, c: &Cred, ctx: &'static str) -> Placed {
                 ),
                 nb::stream("stderr", &line),
             ];
-            Placed::cell(
+            let mut p = Placed::cell(
                 nb::code(rng, "client.ping()", outs, json!({})),
                 Part::Output,
                 Some(1),
-            )
+            );
+            if bearer {
+                p.also_accept = &["secret.generic.bearer-token"];
+            }
+            p
         }
         "repr" => {
-            let text = if rng.chance(50) || c.multiline {
+            // A bare value only makes sense for formats that name themselves; a password alone
+            // in a repr is not recognisable by anyone.
+            let text = if (rng.chance(50) && !c.keyless) || c.multiline {
                 pyrepr(&c.value)
             } else {
                 let items: Vec<String> = pairs(c)
@@ -429,7 +452,7 @@ fn place(rng: &mut Rng, c: &Cred, ctx: &'static str) -> Placed {
             };
             let (ename, evalue) = match rng.below(2) {
                 0 => ("AuthenticationError", format!("Error code: 401 - {{'error': {{'message': 'Incorrect API key provided: {shown}. You can find your API key in your account settings.', 'type': 'invalid_request_error', 'code': 'invalid_api_key'}}}}")),
-                _ => ("ValueError", format!("invalid credentials for {}: {}", c.provider, pyrepr(&shown))),
+                _ => ("ValueError", format!("invalid credentials for {}: {}", c.provider, pyrepr(&c.value))),
             };
             let coloured = if rng.chance(50) {
                 evalue.replace(&shown, &format!("\u{1b}[1;31m{shown}\u{1b}[0m"))
@@ -474,6 +497,7 @@ fn place(rng: &mut Rng, c: &Cred, ctx: &'static str) -> Placed {
                 part: Part::Metadata,
                 output: None,
                 escape: None,
+                also_accept: &[],
             }
         }
         "nbformat3" => {
@@ -487,6 +511,7 @@ fn place(rng: &mut Rng, c: &Cred, ctx: &'static str) -> Placed {
                     part: Part::Source,
                     output: None,
                     escape: None,
+                    also_accept: &[],
                 }
             } else {
                 let cell = nb::code3(&lower(&c.env), vec![nb::pyout3(&pyrepr(&c.value), n)], n);
@@ -497,6 +522,7 @@ fn place(rng: &mut Rng, c: &Cred, ctx: &'static str) -> Placed {
                     part: Part::Output,
                     output: Some(0),
                     escape: None,
+                    also_accept: &[],
                 }
             }
         }
@@ -559,7 +585,7 @@ fn pii_case(rng: &mut Rng, kind: &str, ctx: &'static str) -> (Placed, Vec<String
                 "card" => {
                     let c = gen::card(rng);
                     if rng.chance(50) {
-                        gen::group_card(&c, *rng.pick(&[" ", "-"]))
+                        gen::group_card(&c, if rng.chance(50) { " " } else { "-" })
                     } else {
                         c
                     }
@@ -672,6 +698,7 @@ fn pii_case(rng: &mut Rng, kind: &str, ctx: &'static str) -> (Placed, Vec<String
                 part: Part::Output,
                 output: Some(0),
                 escape: None,
+                also_accept: &[],
             }
         }
     };

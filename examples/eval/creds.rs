@@ -11,7 +11,6 @@ use crate::gen::{self, Rng};
 /// One planted credential.
 #[derive(Debug, Clone)]
 pub struct Cred {
-    pub family: &'static str,
     /// Substrings of the rule ids that count as recalling it.
     pub accept: &'static [&'static str],
     /// The secret itself.
@@ -28,6 +27,9 @@ pub struct Cred {
     pub file: Option<(String, String)>,
     /// The value spans lines: it only goes where multi-line text is natural.
     pub multiline: bool,
+    /// The value does not name its provider (no distinctive prefix): only its surroundings tell
+    /// what it is.
+    pub keyless: bool,
 }
 
 impl Cred {
@@ -118,7 +120,6 @@ const SIMPLE: &[Simple] = &[
 fn simple(s: &'static Simple, rng: &mut Rng) -> Cred {
     let value = rng.fill(s.template);
     Cred {
-        family: s.name,
         accept: s.accept,
         ctor: s.ctor.replace("{v}", &value),
         value,
@@ -127,6 +128,8 @@ fn simple(s: &'static Simple, rng: &mut Rng) -> Cred {
         provider: s.provider,
         file: None,
         multiline: false,
+        keyless: s.template.starts_with('{')
+            || ["deepseek", "elevenlabs", "okta"].contains(&s.name),
     }
 }
 
@@ -155,7 +158,6 @@ fn aws_pair(rng: &mut Rng) -> Cred {
         "[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\nregion = eu-west-1\n"
     );
     Cred {
-        family: "aws-keypair",
         accept: &["secret.aws."],
         ctor: format!("s3 = boto3.client(\"s3\", aws_access_key_id=\"{id}\", aws_secret_access_key=\"{secret}\")"),
         value: secret,
@@ -164,13 +166,13 @@ fn aws_pair(rng: &mut Rng) -> Cred {
         provider: "AWS",
         file: Some(("~/.aws/credentials".into(), file)),
         multiline: false,
+        keyless: true,
     }
 }
 
 fn aws_session(rng: &mut Rng) -> Cred {
     let value = rng.fill(&["IQoJb3JpZ2lu", "X2Vj{b360}"].concat());
     Cred {
-        family: "aws-session-token",
         accept: &["secret.aws."],
         ctor: format!("session = boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=\"{value}\")"),
         value,
@@ -179,6 +181,7 @@ fn aws_session(rng: &mut Rng) -> Cred {
         provider: "AWS STS",
         file: None,
         multiline: false,
+        keyless: false,
     }
 }
 
@@ -207,7 +210,6 @@ fn gcp_service_account(rng: &mut Rng) -> Cred {
     });
     let text = serde_json::to_string_pretty(&sa).expect("a JSON value always serialises");
     Cred {
-        family: "gcp-service-account",
         accept: &["secret.gcp.", "private-key"],
         ctor: format!("info = json.loads('''{text}''')\ncreds = service_account.Credentials.from_service_account_info(info)"),
         value: key,
@@ -216,6 +218,7 @@ fn gcp_service_account(rng: &mut Rng) -> Cred {
         provider: "GCP",
         file: Some(("service-account.json".into(), text)),
         multiline: true,
+        keyless: false,
     }
 }
 
@@ -228,7 +231,6 @@ fn azure_connection_string(rng: &mut Rng) -> Cred {
     let key = rng.fill("{b86}==");
     let value = format!("DefaultEndpointsProtocol=https;AccountName={account};AccountKey={key};EndpointSuffix=core.windows.net");
     Cred {
-        family: "azure-storage-connection-string",
         accept: &["secret.azure."],
         ctor: format!("blob_service = BlobServiceClient.from_connection_string(\"{value}\")"),
         value,
@@ -237,6 +239,7 @@ fn azure_connection_string(rng: &mut Rng) -> Cred {
         provider: "Azure Storage",
         file: None,
         multiline: false,
+        keyless: false,
     }
 }
 
@@ -252,7 +255,6 @@ fn azure_sas(rng: &mut Rng) -> Cred {
         rng.pick(&["events", "train", "claims_2024"])
     );
     Cred {
-        family: "azure-sas",
         accept: &["secret.azure."],
         ctor: format!("df = pd.read_parquet(\"{value}\")"),
         value,
@@ -261,6 +263,7 @@ fn azure_sas(rng: &mut Rng) -> Cred {
         provider: "Azure Blob",
         file: None,
         multiline: false,
+        keyless: false,
     }
 }
 
@@ -271,7 +274,6 @@ fn neptune(rng: &mut Rng) -> Cred {
     );
     let value = gen::base64(payload.as_bytes());
     Cred {
-        family: "neptune",
         accept: &["secret.neptune."],
         ctor: format!("run = neptune.init_run(project=\"ml-team/churn\", api_token=\"{value}\")"),
         value,
@@ -280,6 +282,7 @@ fn neptune(rng: &mut Rng) -> Cred {
         provider: "Neptune",
         file: None,
         multiline: false,
+        keyless: false,
     }
 }
 
@@ -291,7 +294,6 @@ fn kaggle(rng: &mut Rng) -> Cred {
     );
     let value = rng.string(gen::HEX, 32);
     Cred {
-        family: "kaggle",
         accept: &["secret.kaggle."],
         ctor: format!(
             "!echo '{{\"username\":\"{user}\",\"key\":\"{value}\"}}' > ~/.kaggle/kaggle.json"
@@ -305,6 +307,7 @@ fn kaggle(rng: &mut Rng) -> Cred {
         env: "KAGGLE_KEY".into(),
         provider: "Kaggle",
         multiline: false,
+        keyless: true,
     }
 }
 
@@ -312,7 +315,6 @@ fn twilio(rng: &mut Rng) -> Cred {
     let sid = rng.fill("AC{h32}");
     let value = rng.string(gen::HEX, 32);
     Cred {
-        family: "twilio",
         accept: &["secret.twilio.auth-token", "secret.twilio.api"],
         ctor: format!("client = Client(\"{sid}\", \"{value}\")  # twilio"),
         value,
@@ -321,6 +323,7 @@ fn twilio(rng: &mut Rng) -> Cred {
         provider: "Twilio",
         file: None,
         multiline: false,
+        keyless: true,
     }
 }
 
@@ -330,7 +333,6 @@ fn github(rng: &mut Rng) -> Cred {
     let random = rng.string(gen::ALNUM, 30);
     let value = nbguard::rules::validate::with_token_crc32(&prefix, &random);
     Cred {
-        family: "github",
         accept: &["secret.github."],
         ctor: format!("!git clone https://{value}@github.com/acme-ml/feature-store.git"),
         value,
@@ -339,6 +341,7 @@ fn github(rng: &mut Rng) -> Cred {
         provider: "GitHub",
         file: None,
         multiline: false,
+        keyless: false,
     }
 }
 
@@ -346,7 +349,6 @@ fn npm(rng: &mut Rng) -> Cred {
     let random = rng.string(gen::ALNUM, 30);
     let value = nbguard::rules::validate::with_token_crc32(&["np", "m_"].concat(), &random);
     Cred {
-        family: "npm",
         accept: &["secret.npm."],
         ctor: format!("!npm config set //registry.npmjs.org/:_authToken {value}"),
         file: Some((
@@ -358,6 +360,7 @@ fn npm(rng: &mut Rng) -> Cred {
         env: "NPM_TOKEN".into(),
         provider: "npm",
         multiline: false,
+        keyless: false,
     }
 }
 
@@ -374,7 +377,6 @@ fn private_key(rng: &mut Rng) -> Cred {
     ]);
     let value = pem(rng, what, head, len);
     Cred {
-        family: "private-key",
         accept: &["private-key"],
         ctor: format!("PRIVATE_KEY = \"\"\"{value}\"\"\""),
         file: Some((path.into(), value.clone())),
@@ -383,6 +385,7 @@ fn private_key(rng: &mut Rng) -> Cred {
         env: "SSH_PRIVATE_KEY".into(),
         provider: "SSH",
         multiline: true,
+        keyless: false,
     }
 }
 
@@ -400,7 +403,6 @@ fn jwt(rng: &mut Rng) -> Cred {
         rng.string(gen::URLSAFE, 43)
     );
     Cred {
-        family: "jwt",
         accept: &["jwt"],
         ctor: format!("resp = requests.get(f\"{{API}}/v2/predictions\", headers={{\"Authorization\": \"Bearer {value}\"}})"),
         value,
@@ -409,6 +411,7 @@ fn jwt(rng: &mut Rng) -> Cred {
         provider: "the scoring API",
         file: None,
         multiline: false,
+        keyless: false,
     }
 }
 
@@ -437,7 +440,6 @@ fn db_url(rng: &mut Rng) -> Cred {
         _ => format!("Driver={{ODBC Driver 18 for SQL Server}};Server=tcp:{host},1433;Database=warehouse;Uid={user};Pwd={pw};Encrypt=yes;"),
     };
     Cred {
-        family: "db-url",
         accept: &[
             "secret.generic.",
             "database",
@@ -463,6 +465,7 @@ fn db_url(rng: &mut Rng) -> Cred {
         provider: "the warehouse",
         file: None,
         multiline: false,
+        keyless: false,
     }
 }
 
@@ -480,7 +483,6 @@ fn password(rng: &mut Rng) -> Cred {
         _ => (format!("DB_CONFIG = {{\"host\": \"{host}\", \"user\": \"report\", \"password\": \"{pw}\"}}"), None),
     };
     Cred {
-        family: "password",
         accept: &["secret.generic.", "mysql", "netrc", "password"],
         ctor,
         value: pw,
@@ -489,13 +491,13 @@ fn password(rng: &mut Rng) -> Cred {
         provider: "the database",
         file,
         multiline: false,
+        keyless: true,
     }
 }
 
 fn snowflake(rng: &mut Rng) -> Cred {
     let pw = rng.password();
     Cred {
-        family: "snowflake",
         accept: &["secret.snowflake.", "secret.generic."],
         ctor: format!("conn = snowflake.connector.connect(user=\"ETL_SVC\", password=\"{pw}\", account=\"xy12345.eu-west-1\", warehouse=\"COMPUTE_WH\")"),
         value: pw,
@@ -504,6 +506,7 @@ fn snowflake(rng: &mut Rng) -> Cred {
         provider: "Snowflake",
         file: None,
         multiline: false,
+        keyless: true,
     }
 }
 
@@ -511,7 +514,6 @@ fn bearer(rng: &mut Rng) -> Cred {
     let len = rng.range(32, 64);
     let value = rng.string(gen::ALNUM, len);
     Cred {
-        family: "bearer-header",
         accept: &["bearer", "authorization", "secret.generic."],
         ctor: format!("headers = {{\"Authorization\": \"Bearer {value}\", \"Content-Type\": \"application/json\"}}"),
         value,
@@ -520,6 +522,7 @@ fn bearer(rng: &mut Rng) -> Cred {
         provider: "the partner API",
         file: None,
         multiline: false,
+        keyless: true,
     }
 }
 
@@ -540,7 +543,6 @@ fn url_credentials(rng: &mut Rng) -> Cred {
         ])
     );
     Cred {
-        family: "url-credentials",
         accept: &["secret.generic.", "url", "uri", "basic-auth", "credentials"],
         ctor: format!("!pip install --index-url {value} churnlib"),
         value,
@@ -549,8 +551,12 @@ fn url_credentials(rng: &mut Rng) -> Cred {
         provider: "the package index",
         file: None,
         multiline: false,
+        keyless: false,
     }
 }
+
+/// A generator of one special-shaped credential.
+type Maker = fn(&mut Rng) -> Cred;
 
 pub fn families() -> Vec<Family> {
     let mut out: Vec<Family> = SIMPLE
@@ -560,7 +566,7 @@ pub fn families() -> Vec<Family> {
             make: Box::new(move |rng: &mut Rng| simple(s, rng)),
         })
         .collect();
-    let special: [(&'static str, fn(&mut Rng) -> Cred); 17] = [
+    let special: [(&'static str, Maker); 17] = [
         ("aws-keypair", aws_pair),
         ("aws-session-token", aws_session),
         ("gcp-service-account", gcp_service_account),

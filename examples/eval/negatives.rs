@@ -114,7 +114,7 @@ fn redacted(rng: &mut Rng) -> (&'static str, Placed) {
     let text = match rng.below(4) {
         0 => format!("OPENAI_API_KEY=sk-proj-****************************{tail}\nHF_TOKEN=hf_******************************{tail}\n"),
         1 => format!("Loaded credentials: {{'api_key': 'sk-****{tail}', 'org': 'org-****'}}\n"),
-        2 => format!("Authenticated as ci-bot using token ghp_************************************ (expires in 29 days)\n"),
+        2 => "Authenticated as ci-bot using token ghp_************************************ (expires in 29 days)\n".to_string(),
         _ => format!("aws_secret_access_key = ****************{tail}\npassword = [REDACTED]\n"),
     };
     (
@@ -401,6 +401,7 @@ fn widget_state(rng: &mut Rng) -> (&'static str, Placed) {
             part: Part::Metadata,
             output: None,
             escape: None,
+            also_accept: &[],
         },
     )
 }
@@ -489,8 +490,52 @@ fn notebook_v3_plain(rng: &mut Rng) -> (&'static str, Placed) {
             part: Part::Source,
             output: None,
             escape: None,
+            also_accept: &[],
         },
     )
+}
+
+fn env_settings(rng: &mut Rng) -> (&'static str, Placed) {
+    let s = *rng.pick(&[
+        "%env CUDA_VISIBLE_DEVICES=0\n%env TOKENIZERS_PARALLELISM=false\n%env PYTHONHASHSEED=0",
+        "%env WANDB_PROJECT=churn-experiments\n%env WANDB_LOG_MODEL=checkpoint\n%env HF_HUB_ENABLE_HF_TRANSFER=1",
+        "!export HF_HOME=/mnt/cache/huggingface && export TRANSFORMERS_OFFLINE=1",
+        "%env OPENAI_API_BASE=https://contoso-ml.openai.azure.com/\n%env OPENAI_API_VERSION=2024-02-01\n%env MAX_TOKENS=4096",
+        "%env SECRET_NAME=prod/warehouse/readonly\n%env TOKEN_CACHE_DIR=/tmp/tokens\n%env PASSWORD_FILE=/run/secrets/db_password",
+        "os.environ[\"MLFLOW_TRACKING_URI\"] = \"databricks\"\nos.environ[\"AWS_DEFAULT_REGION\"] = \"eu-west-1\"\nos.environ[\"TOKENIZERS_PARALLELISM\"] = \"false\"",
+    ]);
+    ("code", code(rng, s, vec![]))
+}
+
+fn urls_without_credentials(rng: &mut Rng) -> (&'static str, Placed) {
+    let s = *rng.pick(&[
+        "engine = create_engine(\"sqlite:///data/local.db\")\ncache = redis.Redis.from_url(\"redis://localhost:6379/0\")",
+        "engine = create_engine(\"postgresql://analyst@db.internal:5432/analytics\")  # password from ~/.pgpass",
+        "client = MongoClient(\"mongodb://localhost:27017/\")\nconn = pika.BlockingConnection(pika.URLParameters(\"amqp://localhost:5672/%2F\"))",
+        "!git clone https://github.com/huggingface/transformers.git\n!pip install git+https://github.com/openai/whisper.git@ba3f3cd54b0e5b8ce1ab3de13e32122d0d5f98ab",
+        "!git remote add origin ssh://git@github.com/acme-ml/churn.git\nREPO = \"https://huggingface.co/datasets/imdb/resolve/main/plain_text/train-00000-of-00001.parquet\"",
+        "jdbc_url = \"jdbc:postgresql://db.internal:5432/analytics?ssl=true&sslmode=require\"\nodbc = \"Driver={ODBC Driver 18 for SQL Server};Server=tcp:sql.internal,1433;Database=dw;Authentication=ActiveDirectoryMsi;\"",
+    ]);
+    ("code", code(rng, s, vec![]))
+}
+
+fn azureml_ids(rng: &mut Rng) -> (&'static str, Placed) {
+    let src = format!(
+        "subscription_id = \"{}\"\nresource_group = \"rg-ml-prod\"\nworkspace = \"mlw-churn-{}\"\nml_client = MLClient(DefaultAzureCredential(), subscription_id, resource_group, workspace)",
+        rng.uuid(),
+        rng.string(gen::LOWER_DIGITS, 5)
+    );
+    let out = format!("Found the config file in: /config.json\nClass DeploymentTemplateOperations: This is an experimental class\nworkspace id: {}\n", rng.uuid());
+    ("stream", out_stream(rng, &src, &out))
+}
+
+fn special_tokens(rng: &mut Rng) -> (&'static str, Placed) {
+    let t = "{'bos_token': '<s>', 'eos_token': '</s>', 'unk_token': '<unk>', 'pad_token': '[PAD]', 'additional_special_tokens': ['<|im_start|>', '<|im_end|>']}";
+    if rng.chance(50) {
+        return ("repr", out_text(rng, "tokenizer.special_tokens_map", t));
+    }
+    let src = "tokenizer.pad_token = tokenizer.eos_token\nmax_tokens = 1024\ntoken_type_ids = batch[\"token_type_ids\"]\npassword_min_length = 12\nsecret_name = \"churn-db-credentials\"";
+    ("code", code(rng, src, vec![]))
 }
 
 pub fn all() -> Vec<Negative> {
@@ -527,5 +572,9 @@ pub fn all() -> Vec<Negative> {
         n("public-key", 6, public_keys),
         n("public-id", 8, public_ids),
         n("nbformat3-plain", 4, notebook_v3_plain),
+        n("env-settings", 18, env_settings),
+        n("url-without-credentials", 18, urls_without_credentials),
+        n("azureml-ids", 8, azureml_ids),
+        n("tokenizer-special-tokens", 10, special_tokens),
     ]
 }

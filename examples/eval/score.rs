@@ -4,6 +4,9 @@
 //! "misattributed" (neither recall nor false alarm).
 
 use std::collections::BTreeSet;
+use std::path::Path;
+
+use nbguard::rules::catalogue::RuleFile;
 
 use nbguard::finding::{Finding, Severity};
 use nbguard::scanner::Scanner;
@@ -39,10 +42,26 @@ pub struct Scored {
     pub found: Vec<Seen>,
 }
 
-pub fn scanner() -> Scanner {
-    let settings =
-        nbguard::config::resolve(&[]).expect("the default configuration always resolves");
-    Scanner::new(&settings, None).expect("the built-in catalogue always compiles")
+/// The default scanner, plus the rules of every `*.toml` in `extra_rules` (replacing built-in
+/// rules of the same id): that evaluates a rule author's work in progress without a rebuild.
+pub fn scanner(extra_rules: Option<&Path>) -> Result<Scanner, String> {
+    let mut settings = nbguard::config::resolve(&[]).map_err(|e| e.to_string())?;
+    if let Some(dir) = extra_rules {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let file: RuleFile =
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            settings.custom_rules.extend(file.rules);
+        }
+    }
+    Scanner::new(&settings, None).map_err(|e| e.to_string())
 }
 
 pub fn scan(scanner: &Scanner, case: &Case) -> Vec<Finding> {
