@@ -60,7 +60,8 @@ KEYS = {
     "negative_examples": list,
 }
 REQUIRED = {"id", "title", "severity", "regex"}
-ID_RE = re.compile(r"^(secret|pii)\.[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
+# secret.<provider>.<what>; PII rules may be just pii.<what>.
+ID_RE = re.compile(r"^(?:secret(?:\.[a-z0-9][a-z0-9-]*){2,}|pii(?:\.[a-z0-9][a-z0-9-]*){1,})$")
 
 # --------------------------------------------------------------------------------------------
 # Rust `regex` portability lint
@@ -282,7 +283,7 @@ def ascii_classes(pattern: str) -> str:
             i += 1
             continue
         nxt = pattern[i + 1]
-        out.append({"b": r"(?-u:\b)", "B": r"(?-u:\B)", "w": "[0-9A-Za-z_]", "W": "[^0-9A-Za-z_]",
+        out.append({"b": r"(?a:\b)", "B": r"(?a:\B)", "w": "[0-9A-Za-z_]", "W": "[^0-9A-Za-z_]",
                     "d": "[0-9]", "D": "[^0-9]"}.get(nxt, c + nxt))
         i += 2
     return "".join(out)

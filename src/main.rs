@@ -48,6 +48,11 @@ enum Command {
     },
     /// Git pre-receive hook (server side): scan every commit a push brings.
     PreReceive(HookArgs),
+    /// Install, remove or inspect nbguard's git hooks.
+    Hook {
+        #[command(subcommand)]
+        action: HookAction,
+    },
     /// List or check the rule catalogue.
     Rules {
         #[command(subcommand)]
@@ -55,6 +60,35 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+}
+
+#[derive(Subcommand)]
+enum HookAction {
+    /// Install hooks (an existing hook is kept and runs first).
+    Install(HookTarget),
+    /// Remove nbguard's hooks and restore what was there before.
+    Uninstall(HookTarget),
+    /// Show which hooks are installed where.
+    Status {
+        #[arg(long)]
+        repo: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct HookTarget {
+    /// The repository (default: the one around the current directory).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    /// Which hooks: pre-commit (default), pre-push; pre-receive with --server.
+    #[arg(long = "hook", value_name = "NAME")]
+    hooks: Vec<String>,
+    /// Server side: install the pre-receive hook into a bare repository.
+    #[arg(long)]
+    server: bool,
+    /// The command the hook runs (default: this executable's absolute path).
+    #[arg(long)]
+    command: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -153,6 +187,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Diff { range, hook } => client_gate(Gate::Range(range), &hook),
         Command::PreReceive(h) => server_gate(&h),
         Command::Rules { action, common } => rules(action, &common),
+        Command::Hook { action } => hook(action),
     }
 }
 
@@ -283,6 +318,94 @@ fn finish(
         }
     }
     Ok(if report.blocked { 1 } else { 0 })
+}
+
+fn hook_kinds(t: &HookTarget) -> Result<Vec<nbguard::hooks::Kind>> {
+    use nbguard::hooks::Kind;
+    if t.hooks.is_empty() {
+        return Ok(vec![if t.server {
+            Kind::PreReceive
+        } else {
+            Kind::PreCommit
+        }]);
+    }
+    t.hooks
+        .iter()
+        .map(|h| {
+            Kind::ALL
+                .into_iter()
+                .find(|k| k.name() == h)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("unknown hook `{h}` (pre-commit, pre-push, pre-receive)")
+                })
+        })
+        .collect()
+}
+
+fn hook(action: HookAction) -> Result<u8> {
+    use nbguard::hooks::{self, Installed, Removed, State};
+    match action {
+        HookAction::Install(t) => {
+            let repo = t.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+            let command = match &t.command {
+                Some(c) => c.clone(),
+                None => std::env::current_exe()
+                    .context("cannot tell where this nbguard executable is; pass --command")?
+                    .display()
+                    .to_string(),
+            };
+            for kind in hook_kinds(&t)? {
+                let what = hooks::install(&repo, kind, &command)?;
+                let dir = hooks::hooks_dir(&repo)?;
+                let path = dir.join(kind.name());
+                match what {
+                    Installed::New => println!("installed {}", path.display()),
+                    Installed::Chained { previous } => println!(
+                        "installed {} (the hook that was there is kept as {} and runs first)",
+                        path.display(),
+                        previous.display()
+                    ),
+                    Installed::Updated => println!("updated {}", path.display()),
+                    Installed::Unchanged => println!("already installed: {}", path.display()),
+                }
+            }
+            Ok(0)
+        }
+        HookAction::Uninstall(t) => {
+            let repo = t.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+            let kinds = if t.hooks.is_empty() && !t.server {
+                nbguard::hooks::Kind::ALL.to_vec()
+            } else {
+                hook_kinds(&t)?
+            };
+            for kind in kinds {
+                match hooks::uninstall(&repo, kind)? {
+                    Removed::Removed => println!("removed the {} hook", kind.name()),
+                    Removed::Restored => println!(
+                        "removed the {} hook and restored the one that was there before",
+                        kind.name()
+                    ),
+                    Removed::NotInstalled => {}
+                }
+            }
+            Ok(0)
+        }
+        HookAction::Status { repo } => {
+            let repo = repo.unwrap_or_else(|| PathBuf::from("."));
+            for st in hooks::status(&repo)? {
+                let state = match st.state {
+                    State::Missing => "not installed".to_string(),
+                    State::Installed { chained: true } => {
+                        "installed (runs the earlier hook first)".to_string()
+                    }
+                    State::Installed { chained: false } => "installed".to_string(),
+                    State::Foreign => "another tool's hook (not nbguard)".to_string(),
+                };
+                println!("{:<12} {:<40} {}", st.kind.name(), state, st.path.display());
+            }
+            Ok(0)
+        }
+    }
 }
 
 enum Gate {

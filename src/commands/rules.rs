@@ -128,7 +128,7 @@ pub fn notebook_with(text: &str, place: &Placement) -> String {
     ]), json!({})));
     cells.push(code("c4", "result\n", json!([
         {"output_type": "execute_result", "execution_count": 4, "metadata": {}, "data": {"text/plain": lines(&t("execute_result"))}},
-        {"output_type": "display_data", "metadata": {}, "data": {"text/html": lines(&format!("<div><pre>{}</pre></div>", html_escape(&t("html output"))))}}
+        {"output_type": "display_data", "metadata": {}, "data": {"text/html": lines(&format!("<div><pre>\n{}\n</pre></div>", html_escape(&t("html output"))))}}
     ]), json!({})));
     let tb = format!(
         "\u{1b}[0;31mValueError\u{1b}[0m: bad config {}",

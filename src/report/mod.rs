@@ -1,13 +1,14 @@
 //! Reports: what a run found, written as text for people, JSON for tools, SARIF for code-scanning
 //! dashboards. Each writer takes a `&mut dyn Write`; nothing else in the library prints.
 
+pub mod audit;
 mod json;
 mod sarif;
 mod text;
 
 pub use json::write_json;
 pub use sarif::write_sarif;
-pub use text::write_text;
+pub use text::{notebook_place, write_text};
 
 use std::str::FromStr;
 

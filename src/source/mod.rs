@@ -5,6 +5,7 @@
 //! Only this module names gix types. It decides *what* to scan, never *how*.
 
 pub mod commits;
+pub mod history;
 pub mod quarantine;
 pub mod repo;
 pub mod staged;
