@@ -335,7 +335,7 @@ fn numbers(rng: &mut Rng) -> (&'static str, Placed) {
             ("repr", out_text(rng, "np.sort(samples)[:12]", &t))
         }
         2 => {
-            let t = format!("ISBN 978-0-{}-{}-{}\nInvoice INV-2024-{:06}\nOrder placed 2024-05-03T10:12:44Z, shipment {}-{}-{}\n", rng.range(100, 999), rng.range(10_000, 99_999), rng.range(0, 9), rng.range(1, 999_999), rng.range(100, 999), rng.range(100, 999), rng.range(1000, 9999));
+            let t = format!("ISBN 978-0-{}-{}-{}\nInvoice INV-2024-{:06}\nOrder placed 2024-05-03T10:12:44Z, tracking 1Z{}\n", rng.range(100, 999), rng.range(10_000, 99_999), rng.range(0, 9), rng.range(1, 999_999), rng.fill("{U16}"));
             (
                 "stream",
                 out_stream(rng, "print(describe_order(order))", &t),
@@ -538,6 +538,26 @@ fn special_tokens(rng: &mut Rng) -> (&'static str, Placed) {
     ("code", code(rng, src, vec![]))
 }
 
+fn genomic_intervals(rng: &mut Rng) -> (&'static str, Placed) {
+    let mut t = String::from("region\tgene\tlog2fc\tpadj\n");
+    for _ in 0..20 {
+        let start = rng.range(10_000_000, 99_999_999);
+        t.push_str(&format!(
+            "chr{}:{}-{}\tENSG{:011}\t{:.3}\t{:.2e}\n",
+            rng.range(1, 22),
+            start,
+            start + rng.range(1000, 9_999_999),
+            rng.range(1, 99_999),
+            rng.below(4000) as f64 / 1000.0 - 2.0,
+            rng.below(1000) as f64 * 1e-9
+        ));
+    }
+    (
+        "stream",
+        out_stream(rng, "!head -n 21 results/deseq2_significant.tsv", &t),
+    )
+}
+
 pub fn all() -> Vec<Negative> {
     let n = |category, repeat, make| Negative {
         category,
@@ -575,6 +595,7 @@ pub fn all() -> Vec<Negative> {
         n("env-settings", 18, env_settings),
         n("url-without-credentials", 18, urls_without_credentials),
         n("azureml-ids", 8, azureml_ids),
+        n("genomic-intervals", 8, genomic_intervals),
         n("tokenizer-special-tokens", 10, special_tokens),
     ]
 }

@@ -163,7 +163,7 @@ pub fn write_text(
     )?;
     writeln!(
         w,
-        "  negatives hit     {}/{}  (tolerated info on author addresses: {})",
+        "  negatives hit     {}/{}  (tolerated: {} informational PII findings on lone addresses)",
         sum.negatives_with_findings, sum.negatives, sum.tolerated_info
     )?;
     writeln!(

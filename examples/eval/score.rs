@@ -160,6 +160,10 @@ pub fn score(case: &Case, findings: &[Finding]) -> Scored {
                 } else if ours {
                     // The planted value, but reported by another family's rule or elsewhere.
                     s.misattributed.push(seen(f));
+                } else if f.severity == Severity::Info && f.rule.starts_with("pii.") {
+                    // A lone address reported as informational is what the specification allows
+                    // (a username in a login call, an author line); it is listed, not counted.
+                    s.tolerated.push(seen(f));
                 } else if counted.insert((f.rule.clone(), f.secret.clone())) {
                     s.false_alarms.push(seen(f));
                 }
