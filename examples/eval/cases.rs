@@ -502,7 +502,9 @@ fn place(rng: &mut Rng, c: &Cred, ctx: &'static str) -> Placed {
         }
         "nbformat3" => {
             let n = rng.range(3, 40);
-            if rng.chance(50) {
+            // A bare repr of a value that does not name itself is unrecognisable: keyless
+            // formats go in as code.
+            if rng.chance(50) || c.keyless {
                 let cell = nb::code3(&c.ctor, vec![], n);
                 Placed {
                     cell: None,
