@@ -204,7 +204,12 @@ impl Scanner {
                 continue;
             }
             dedupe(&self.catalogue.rules, &mut matches);
-            let seg_lines = LineIndex::new(&seg.body.text);
+            let ctx = SegmentMatches {
+                segment: seg,
+                lines: LineIndex::new(&seg.body.text),
+                matches: &matches,
+            };
+            let seg_lines = &ctx.lines;
             let pii_counts = pii_counts(&self.catalogue.rules, seg, &matches);
             let mut in_segment = Vec::new();
             for m in &matches {
@@ -217,9 +222,9 @@ impl Scanner {
                 }
                 let rule = &self.catalogue.rules[m.rule];
                 let pii = pii_counts.iter().find(|(r, _)| *r == m.rule).map(|x| x.1);
-                in_segment.push(self.finding(
-                    item, raw, &raw_lines, doc, seg, &seg_lines, m, rule, first, last, pii,
-                ));
+                in_segment.push(
+                    self.finding(item, raw, &raw_lines, doc, &ctx, m, rule, first, last, pii),
+                );
             }
             findings.extend(aggregate_pii(
                 in_segment,
@@ -238,14 +243,14 @@ impl Scanner {
         raw: &str,
         raw_lines: &LineIndex,
         doc: &Document,
-        seg: &Segment,
-        seg_lines: &LineIndex,
+        ctx: &SegmentMatches,
         m: &Match,
         rule: &Rule,
         first: usize,
         last: usize,
         pii_distinct: Option<usize>,
     ) -> Finding {
+        let (seg, seg_lines, all) = (ctx.segment, &ctx.lines, ctx.matches);
         let text = &seg.body.text;
         let secret = text[m.secret_start..m.secret_end].to_string();
         let raw_at = seg.body.raw_offset(m.secret_start);
@@ -305,7 +310,7 @@ impl Scanner {
             column,
             end_line: end_line.max(line),
             notebook,
-            snippet: snippet(line_text, seg_lines.start(first), m),
+            snippet: snippet(line_text, seg_lines.start(first), m, all),
             secret,
             fingerprint,
             fix: fix_hint(rule, seg.origin.part),
@@ -352,6 +357,13 @@ impl Scanner {
             },
         }
     }
+}
+
+/// One segment with its line index and every accepted match in it.
+struct SegmentMatches<'a> {
+    segment: &'a Segment,
+    lines: LineIndex,
+    matches: &'a [Match],
 }
 
 /// Content to scan, borrowed.
@@ -528,18 +540,33 @@ fn fix_hint(rule: &Rule, part: Option<Part>) -> String {
 }
 
 /// The line with the secret masked and control characters removed, cut to a readable length.
-fn snippet(line: &str, line_start: usize, m: &Match) -> String {
-    let (s, e) = (
-        m.secret_start.saturating_sub(line_start),
-        m.secret_end.saturating_sub(line_start),
-    );
-    let e = e.min(line.len());
-    let s = s.min(e);
-    let masked = if line.is_char_boundary(s) && line.is_char_boundary(e) {
-        format!("{}{}{}", &line[..s], finding::mask(&line[s..e]), &line[e..])
-    } else {
-        line.to_string()
-    };
+fn snippet(line: &str, line_start: usize, m: &Match, all: &[Match]) -> String {
+    // Every secret found on the line is masked, not only this finding's.
+    let line_end = line_start + line.len();
+    let mut spans: Vec<(usize, usize)> = all
+        .iter()
+        .filter(|x| x.secret_start < line_end && x.secret_end > line_start)
+        .map(|x| {
+            (
+                x.secret_start.max(line_start) - line_start,
+                x.secret_end.min(line_end) - line_start,
+            )
+        })
+        .filter(|&(s, e)| s < e && line.is_char_boundary(s) && line.is_char_boundary(e))
+        .collect();
+    spans.sort_unstable();
+    let mut masked = String::with_capacity(line.len());
+    let mut at = 0;
+    for (s, e) in spans {
+        if s < at {
+            continue;
+        }
+        masked.push_str(&line[at..s]);
+        masked.push_str(&finding::mask(&line[s..e]));
+        at = e;
+    }
+    masked.push_str(&line[at..]);
+    let focus = m.secret_start.saturating_sub(line_start);
     let clean: String = masked
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -549,7 +576,7 @@ fn snippet(line: &str, line_start: usize, m: &Match) -> String {
         let start = clean
             .char_indices()
             .map(|(i, _)| i)
-            .find(|&i| i + 100 >= s)
+            .find(|&i| i + 100 >= focus)
             .unwrap_or(0);
         let cut: String = clean[start..].chars().take(200).collect();
         format!("…{cut}…")

@@ -63,12 +63,13 @@ impl Catalogue {
                 }
             }
         }
-        let prefilter = build_prefilter(&keywords, AhoCorasickKind::ContiguousNFA).map_err(|e| {
-            CatalogueError::Invalid {
-                id: "(keywords)".into(),
-                message: e.to_string(),
-            }
-        })?;
+        let prefilter =
+            build_prefilter(&keywords, AhoCorasickKind::ContiguousNFA).map_err(|e| {
+                CatalogueError::Invalid {
+                    id: "(keywords)".into(),
+                    message: e.to_string(),
+                }
+            })?;
         Ok(Catalogue {
             rules,
             prefilter,
@@ -138,7 +139,10 @@ impl Catalogue {
 /// to a full DFA; below it, building the DFA would cost more than it saves.
 const DFA_AFTER_BYTES: u64 = 2 << 20;
 
-fn build_prefilter(keywords: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, aho_corasick::BuildError> {
+fn build_prefilter(
+    keywords: &[String],
+    kind: AhoCorasickKind,
+) -> Result<AhoCorasick, aho_corasick::BuildError> {
     AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .kind(Some(kind))
