@@ -30,6 +30,13 @@ impl NewLines {
         (first..=last).any(|l| self.is_new(segment, l))
     }
 
+    /// Whether a segment has any new line at all (a match can only touch a new line there).
+    pub fn segment_has_new(&self, segment: usize) -> bool {
+        self.per_segment
+            .get(segment)
+            .is_some_and(|s| s.iter().any(|&b| b))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.per_segment.iter().all(|s| !s.iter().any(|&b| b))
     }

@@ -198,6 +198,9 @@ impl Scanner {
         let raw_lines = LineIndex::new(raw);
         let mut matches = Vec::new();
         for (si, seg) in doc.segments.iter().enumerate() {
+            if fresh.is_some_and(|f| !f.segment_has_new(si)) {
+                continue;
+            }
             matches.clear();
             self.catalogue.scan(&seg.body.text, &mut matches);
             if matches.is_empty() {
