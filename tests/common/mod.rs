@@ -25,6 +25,9 @@ pub struct TestRepo {
     dir: TempDir,
     root: PathBuf,
     home: PathBuf,
+    /// Extra variables every `git` and `nbguard` command of this repository gets (and so every
+    /// hook they run), on top of the isolated environment.
+    env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 }
 
 impl TestRepo {
@@ -48,11 +51,23 @@ impl TestRepo {
         let home = dir.path().join("home");
         std::fs::create_dir_all(&root).expect("creating the repo dir");
         std::fs::create_dir_all(&home).expect("creating the home dir");
-        let repo = TestRepo { dir, root, home };
+        let repo = TestRepo {
+            dir,
+            root,
+            home,
+            env: Vec::new(),
+        };
         let mut args = vec!["init", "--quiet"];
         args.extend_from_slice(extra);
         repo.git(&args);
         repo
+    }
+
+    /// Passes `key=value` to every command run for this repository from now on, hooks included.
+    pub fn with_env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
     }
 
     /// The repository's top-level directory (the git dir itself for a bare repository).
@@ -76,6 +91,7 @@ impl TestRepo {
     pub fn git_command_in(&self, dir: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new("git");
         isolate(&mut cmd, &self.home);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.current_dir(dir)
             .args(["-c", "init.defaultBranch=main"])
             .args(["-c", "protocol.file.allow=always"])
@@ -136,10 +152,21 @@ impl TestRepo {
             .expect("the nbguard binary is built by cargo for integration tests")
     }
 
+    /// Any program run in the repository with the isolated environment (and this repository's
+    /// extra variables), not yet run.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        isolate(&mut cmd, &self.home);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&self.root);
+        cmd
+    }
+
     /// The `nbguard` command, not yet run (to add stdin or environment).
     pub fn nbguard_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbguard"));
         isolate(&mut cmd, &self.home);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.current_dir(&self.root).args(args);
         cmd
     }
