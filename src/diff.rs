@@ -30,6 +30,14 @@ impl NewLines {
         (first..=last).any(|l| self.is_new(segment, l))
     }
 
+    /// Whether the segment has any new line at all (a segment without one cannot hold a finding
+    /// worth reporting, so it need not be scanned).
+    pub fn any_in_segment(&self, segment: usize) -> bool {
+        self.per_segment
+            .get(segment)
+            .is_some_and(|s| s.iter().any(|&b| b))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.per_segment.iter().all(|s| !s.iter().any(|&b| b))
     }

@@ -185,6 +185,9 @@ impl Scanner {
         let raw_lines = LineIndex::new(raw);
         let mut matches = Vec::new();
         for (si, seg) in doc.segments.iter().enumerate() {
+            if fresh.is_some_and(|f| !f.any_in_segment(si)) {
+                continue;
+            }
             matches.clear();
             self.catalogue.scan(&seg.body.text, &mut matches);
             if matches.is_empty() {
