@@ -103,7 +103,7 @@ impl Scanner {
             path: item.path.to_string(),
             kind,
             message,
-            commit: commit_id(&item.provenance),
+            commit: commit_id(item.provenance),
         };
         let Some(text) = self.classify(item.new, &mut out.diagnostics, &diag) else {
             return out;
@@ -216,8 +216,9 @@ impl Scanner {
             let pii_counts = pii_counts(&self.catalogue.rules, seg, &matches);
             let mut in_segment = Vec::new();
             for m in &matches {
-                let first = seg_lines.line_of(m.start);
-                let last = seg_lines.line_of(m.end.saturating_sub(1).max(m.start));
+                // Lines of the secret itself: a match may begin with the newline before it.
+                let first = seg_lines.line_of(m.secret_start);
+                let last = seg_lines.line_of(m.secret_end.saturating_sub(1).max(m.secret_start));
                 if let Some(f) = fresh {
                     if !f.any_new(si, first, last) {
                         continue;
