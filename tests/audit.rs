@@ -217,8 +217,15 @@ fn planted_history() -> History {
         repo.commit_as("Schedule training", DEFAULT_WHO, &date("2024-03-04")),
     );
 
-    // c8: clean edits only.
+    // c8: clean edits only (the token's notebook gains a cell, the token stays as it was).
     repo.write("analysis.ipynb", clean_notebook("df.plot()"));
+    repo.write(
+        "train.ipynb",
+        Notebook::new()
+            .code(&format!("import requests\ntoken = '{token}'\n"))
+            .code("model = requests.get('https://models.example.com/churn').json()\n")
+            .to_json(),
+    );
     repo.write("README.md", "# Churn\n\nRun `make train`.\n");
     c.insert(
         "c8",
@@ -414,7 +421,7 @@ fn every_planted_leak_is_found_with_its_commits_and_refs_and_nothing_else() {
     assert_eq!(code, 1, "high findings block by default");
     assert_eq!(report["summary"]["commits"], 10);
     assert_eq!(report["summary"]["refs"], 3);
-    assert_eq!(report["summary"]["blobs"], 13);
+    assert_eq!(report["summary"]["blobs"], 14);
     assert_eq!(report["summary"]["active"], 6);
     assert_eq!(report["summary"]["still_present"], 5);
     assert_eq!(report["diagnostics"], serde_json::json!([]));
@@ -573,7 +580,7 @@ fn missing_blob_is_a_diagnostic_and_the_threshold_decides_the_exit_status() {
         "{diags:#?}"
     );
     assert_eq!(
-        report["summary"]["blobs"], 12,
+        report["summary"]["blobs"], 13,
         "the missing blob is not counted"
     );
 
@@ -647,7 +654,7 @@ fn notebooks_only_leaves_out_plain_files() {
     let mut b = h.b.clone();
     b.occurrences.truncate(1);
     assert_exactly(&report, &[&h.a, &b, &h.c_, &h.d, &h.e]);
-    assert_eq!(report["summary"]["blobs"], 9);
+    assert_eq!(report["summary"]["blobs"], 10);
 }
 
 #[test]
@@ -993,4 +1000,25 @@ fn progress_line_is_not_written_when_stderr_is_not_a_terminal() {
         assert!(!out.stderr.contains(&b'\r'), "{}", describe(&out));
         assert!(out.stderr.is_empty(), "{}", describe(&out));
     }
+}
+
+#[test]
+fn invalid_notebook_in_history_is_a_diagnostic_naming_its_blob() {
+    let repo = TestRepo::new();
+    repo.write("broken.ipynb", "{\"cells\": [");
+    repo.commit_all("Half a notebook");
+    let blob = repo.rev_parse("HEAD:broken.ipynb");
+    let out = audit(&repo, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "note: broken.ipynb @ blob {}: not valid JSON",
+            &blob[..10]
+        )),
+        "{text}"
+    );
+    let (report, _) = audit_json(&repo, &[]);
+    assert_eq!(report["diagnostics"][0]["kind"], "invalid-notebook");
+    assert_eq!(report["diagnostics"][0]["commit"], format!("blob {blob}"));
 }
