@@ -1022,3 +1022,56 @@ fn invalid_notebook_in_history_is_a_diagnostic_naming_its_blob() {
     assert_eq!(report["diagnostics"][0]["kind"], "invalid-notebook");
     assert_eq!(report["diagnostics"][0]["commit"], format!("blob {blob}"));
 }
+
+/// Runs `nbguard audit --no-config <args>` with a pseudo-terminal as its standard streams
+/// (util-linux `script`), returning what the terminal received; `None` without `script`.
+fn audit_on_a_terminal(repo: &TestRepo, args: &[&str]) -> Option<Vec<u8>> {
+    if !common::has_program("script") {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return None;
+    }
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut line = vec![
+        quote(env!("CARGO_BIN_EXE_nbguard")),
+        "audit".into(),
+        "--no-config".into(),
+    ];
+    line.extend(args.iter().map(|a| quote(a)));
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .current_dir(repo.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", repo.scratch("home"))
+        .env("NO_COLOR", "1")
+        .env("TERM", "dumb")
+        .output()
+        .expect("script runs");
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    Some(out.stdout)
+}
+
+#[test]
+fn progress_line_is_written_only_to_a_terminal_and_cleared_at_the_end() {
+    let h = planted_history();
+    let report = h.repo.scratch("out").join("r.json");
+    let report = report.to_str().expect("temp paths are UTF-8");
+    let Some(tty) = audit_on_a_terminal(&h.repo, &["--format", "json", "-o", report]) else {
+        return;
+    };
+    assert!(
+        tty.starts_with(b"\r\x1b[2K"),
+        "{:?}",
+        String::from_utf8_lossy(&tty)
+    );
+    assert!(
+        tty.ends_with(b"\r\x1b[2K"),
+        "the line is cleared at the end"
+    );
+    let quiet = audit_on_a_terminal(
+        &h.repo,
+        &["--no-progress", "--format", "json", "-o", report],
+    )
+    .expect("script was there a moment ago");
+    assert!(quiet.is_empty(), "{:?}", String::from_utf8_lossy(&quiet));
+}
