@@ -1075,3 +1075,42 @@ fn progress_line_is_written_only_to_a_terminal_and_cleared_at_the_end() {
     .expect("script was there a moment ago");
     assert!(quiet.is_empty(), "{:?}", String::from_utf8_lossy(&quiet));
 }
+
+#[test]
+fn secret_merged_from_a_branch_is_introduced_by_the_branch_commit_not_the_merge() {
+    let repo = TestRepo::new();
+    repo.write("analysis.ipynb", clean_notebook("print(1)"));
+    repo.commit_as("Start", DEFAULT_WHO, &date("2024-01-01"));
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let key = aws_key_id_numbered(5);
+    repo.write(
+        "s3.ipynb",
+        Notebook::new()
+            .code(&format!("aws_access_key_id = '{key}'\n"))
+            .to_json(),
+    );
+    let added = repo.commit_as("Read from S3", GRACE, &date("2024-01-02"));
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("analysis.ipynb", clean_notebook("print(2)"));
+    repo.commit_as("Meanwhile on main", DEFAULT_WHO, &date("2024-01-03"));
+    let mut merge = repo.git_command(&["merge", "-q", "--no-ff", "-m", "Merge topic", "topic"]);
+    merge.env("GIT_COMMITTER_DATE", date("2024-01-04"));
+    assert!(merge.status().expect("git merge runs").success());
+    let merged = repo.rev_parse("HEAD");
+    assert_ne!(merged, added);
+
+    let leak = Leak {
+        rule: "secret.aws.access-key-id",
+        secret: key,
+        occurrences: vec![("s3.ipynb", added)],
+        present_at: vec!["refs/heads/main", "refs/heads/topic"],
+    };
+    let (report, code) = audit_json(&repo, &[]);
+    assert_eq!(code, 1);
+    assert_exactly(&report, &[&leak]);
+    assert_eq!(
+        report["findings"][0]["introduced"]["author"],
+        "Grace Hopper"
+    );
+    assert_eq!(report["summary"]["commits"], 4);
+}
