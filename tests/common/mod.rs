@@ -161,6 +161,34 @@ impl TestRepo {
         self.git_stdout(&["rev-parse", "HEAD"])
     }
 
+    /// Stages everything and commits as `who` (author and committer) at `date` (anything git
+    /// takes, e.g. `2024-02-01T10:00:00+00:00`); returns the new commit's full id.
+    pub fn commit_as(&self, msg: &str, who: Who, date: &str) -> String {
+        self.git(&["add", "-A"]);
+        let mut cmd = self.git_command(&["commit", "--quiet", "--allow-empty", "-m", msg]);
+        cmd.env("GIT_AUTHOR_NAME", who.name)
+            .env("GIT_AUTHOR_EMAIL", who.email)
+            .env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_NAME", who.name)
+            .env("GIT_COMMITTER_EMAIL", who.email)
+            .env("GIT_COMMITTER_DATE", date);
+        must_succeed(cmd, &["commit", "-m", msg]);
+        self.git_stdout(&["rev-parse", "HEAD"])
+    }
+
+    /// Deletes the loose object `hex`, as a damaged or trimmed clone would lack it.
+    pub fn delete_loose_object(&self, hex: &str) {
+        let objects = PathBuf::from(self.git_stdout(&["rev-parse", "--git-path", "objects"]));
+        let objects = if objects.is_absolute() {
+            objects
+        } else {
+            self.root.join(objects)
+        };
+        let file = objects.join(&hex[..2]).join(&hex[2..]);
+        std::fs::remove_file(&file)
+            .unwrap_or_else(|e| panic!("{} must be a loose object: {e}", file.display()));
+    }
+
     /// `git rev-parse <rev>`.
     pub fn rev_parse(&self, rev: &str) -> String {
         self.git_stdout(&["rev-parse", rev])
@@ -431,6 +459,19 @@ fn must_succeed(mut cmd: Command, args: &[&str]) -> Output {
     );
     out
 }
+
+/// An author (and committer) for [`TestRepo::commit_as`].
+#[derive(Debug, Clone, Copy)]
+pub struct Who {
+    pub name: &'static str,
+    pub email: &'static str,
+}
+
+/// The identity every commit has unless a test says otherwise.
+pub const DEFAULT_WHO: Who = Who {
+    name: NAME,
+    email: EMAIL,
+};
 
 /// Builds notebooks as JSON values, so tests never hand-type notebook JSON.
 #[derive(Debug, Clone)]
@@ -728,6 +769,14 @@ pub fn json_unicode_escape(json: &str, secret: &str) -> String {
 /// An AWS access key id of the documented shape (not a real key).
 pub fn aws_key_id() -> String {
     ["AK", "IA", "Z7QRT2XKPL4MW3VN"].concat()
+}
+
+/// The `n`-th of 32 distinct AWS access key ids (same shape as [`aws_key_id`]), for tests that
+/// need several different secrets of one kind.
+pub fn aws_key_id_numbered(n: usize) -> String {
+    const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let last = BASE32[n % BASE32.len()] as char;
+    format!("{}{}{last}", ["AK", "IA"].concat(), "Q4MZ7RT2XKPL4W3")
 }
 
 /// An AWS secret access key of the documented shape (40 characters, not a real key).
