@@ -516,8 +516,6 @@ fn secret_only_in_a_stream_output_is_found_there_with_cell_coordinates() {
 /// The key is on the stream's second line, after a line the AWS rule's leading delimiter
 /// reaches back into.
 #[test]
-#[ignore = "scanner bug: the cell line and snippet come from the match start (the delimiter \
-            before the key, on the previous line), not from the secret; see the report"]
 fn secret_on_the_second_line_of_an_output_has_that_cell_line_and_snippet() {
     let h = planted_history();
     let (report, _) = audit_json(&h.repo, &[]);
