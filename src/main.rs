@@ -387,7 +387,7 @@ fn audit(a: AuditArgs) -> Result<u8> {
         Err(_) => dir.clone(),
     };
     let s = settings(Some(&root), &a.common)?;
-    let scanner = scanner(&s, &a.out)?;
+    let scanner = scanner(&s, &a.out)?.with_memo();
     let refs = match a.refs.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] | ["all"] => RefSelection::All,
         ["branches"] => RefSelection::Branches,
@@ -631,7 +631,7 @@ fn server_gate(h: &HookArgs) -> Result<u8> {
         config::discover_server(&git_dir, &h.common.config)?
     };
     let s = config::resolve(&layers)?;
-    let scanner = scanner(&s, &h.out)?;
+    let scanner = scanner(&s, &h.out)?.with_memo();
     let _watchdog = watchdog("pre-receive", &s);
     let stdin = read_stdin()?;
     match nbguard::commands::git::pre_receive(&scanner, &dir, &stdin) {

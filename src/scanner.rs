@@ -13,6 +13,7 @@ use crate::finding::{
     self, Diagnostic, DiagnosticKind, Finding, NotebookLocation, Part, Severity, Suppression,
 };
 use crate::notebook::{self, Document, Segment};
+use crate::rules::memo::Memo;
 use crate::rules::{Catalogue, CatalogueError, Match, RawRule, Rule};
 use crate::source::{Item, Provenance};
 use crate::suppress::{self, Allowlist, AllowlistError, Baseline};
@@ -47,6 +48,7 @@ pub struct Scanner {
     max_file_size: u64,
     exclude: GlobSet,
     notebooks_only: bool,
+    memo: Option<Memo>,
 }
 
 const LFS_MAGIC: &[u8] = b"version https://git-lfs.github.com/spec/";
@@ -65,7 +67,15 @@ impl Scanner {
             max_file_size: settings.max_file_size,
             exclude: suppress::globs(&settings.exclude)?,
             notebooks_only: settings.notebooks_only,
+            memo: None,
         })
+    }
+
+    /// Remembers match results by segment text, for scans that meet the same cells many times
+    /// (the history audit, large pushes).
+    pub fn with_memo(mut self) -> Self {
+        self.memo = Some(Memo::default());
+        self
     }
 
     pub fn catalogue(&self) -> &Catalogue {
@@ -202,7 +212,12 @@ impl Scanner {
                 continue;
             }
             matches.clear();
-            self.catalogue.scan(&seg.body.text, &mut matches);
+            match &self.memo {
+                Some(memo) => memo.get_or_scan(&seg.body.text, &mut matches, |t, out| {
+                    self.catalogue.scan(t, out)
+                }),
+                None => self.catalogue.scan(&seg.body.text, &mut matches),
+            }
             if matches.is_empty() {
                 continue;
             }

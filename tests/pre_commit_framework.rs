@@ -107,6 +107,12 @@ fn pre_commit_framework_hook_passes_clean_commits_and_blocks_a_leaky_notebook() 
     let mut repo = TestRepo::new()
         .with_env("PRE_COMMIT_HOME", pre_commit_home(&target, &rev))
         .with_env("CARGO_TARGET_DIR", target.join("pre-commit-build"))
+        // The framework's own `cargo install` is a second, throw-away build of nbguard: what
+        // this test checks is behaviour, so it is built without debug info and with light
+        // optimisation, which takes a fraction of the time on a fresh CI machine.
+        .with_env("CARGO_PROFILE_RELEASE_DEBUG", "0")
+        .with_env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .with_env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
         .with_env("PRE_COMMIT_COLOR", "never");
     for (var, value) in toolchain {
         repo = repo.with_env(var, value);

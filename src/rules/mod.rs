@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod engine;
 pub mod filters;
+pub mod memo;
 pub mod validate;
 
 pub use catalogue::{CatalogueError, RawRule, Rule};
