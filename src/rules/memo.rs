@@ -14,10 +14,14 @@ const MIN_LEN: usize = 256;
 /// Past this many entries the memo starts over, which bounds its memory.
 const MAX_ENTRIES: usize = 1 << 20;
 
+/// Two independent 64-bit hashes of a text, and its length.
+type Key = (u64, u64, usize);
+type Table = HashMap<Key, Arc<Vec<Match>>>;
+
 /// Shared between scanning threads; lock contention is negligible next to a scan.
 #[derive(Default)]
 pub struct Memo {
-    map: Mutex<HashMap<(u64, u64, usize), Arc<Vec<Match>>>>,
+    map: Mutex<Table>,
     seeds: (
         std::collections::hash_map::RandomState,
         std::collections::hash_map::RandomState,
@@ -27,7 +31,7 @@ pub struct Memo {
 impl Memo {
     /// The key: two independent 64-bit hashes and the length, so that a collision would need
     /// two simultaneous 64-bit collisions between texts of equal length.
-    fn key(&self, text: &str) -> (u64, u64, usize) {
+    fn key(&self, text: &str) -> Key {
         let mut a = self.seeds.0.build_hasher();
         let mut b = self.seeds.1.build_hasher();
         a.write(text.as_bytes());
@@ -61,7 +65,7 @@ impl Memo {
         map.insert(key, found);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u64, usize), Arc<Vec<Match>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         // A poisoned memo only means another thread panicked mid-insert; its content is still a
         // valid cache.
         self.map.lock().unwrap_or_else(|e| e.into_inner())
