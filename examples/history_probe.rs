@@ -76,7 +76,7 @@ fn main() -> Result<()> {
     } else {
         inventory.read_blobs_parallel(&repo, |_, content| {
             bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
-            if count.fetch_add(1, Ordering::Relaxed) % 500 == 0 {
+            if count.fetch_add(1, Ordering::Relaxed).is_multiple_of(500) {
                 peak_anon.fetch_max(memory().0, Ordering::Relaxed);
             }
         })

@@ -587,12 +587,18 @@ fn work_root(repo: &Option<PathBuf>) -> PathBuf {
 
 fn client_gate(gate: Gate, h: &HookArgs) -> Result<u8> {
     let dir = h.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    let s = settings(Some(&work_root(&h.repo)), &h.common)?;
-    let scanner = scanner(&s, &h.out)?;
     let name = match &gate {
         Gate::PreCommit => "pre-commit",
         Gate::PrePush(_) => "pre-push",
         Gate::Range(_) => "diff",
+    };
+    let s = match settings(Some(&work_root(&h.repo)), &h.common) {
+        Ok(s) => s,
+        Err(e) => return Ok(unreadable_config(name, &e)),
+    };
+    let scanner = match scanner(&s, &h.out) {
+        Ok(scanner) => scanner,
+        Err(e) => return fail_policy(name, &s, e),
     };
     let _watchdog = watchdog(name, &s);
     let result = match gate {
@@ -696,6 +702,17 @@ fn read_stdin() -> Result<String> {
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
         .context("cannot read the ref updates on standard input")?;
     Ok(s)
+}
+
+/// Configuration that cannot be read cannot choose `hook.on_error = "open"` either: the hook
+/// says which file is wrong and blocks.
+fn unreadable_config(name: &str, e: &anyhow::Error) -> u8 {
+    eprintln!(
+        "nbguard: {name} could not read its configuration, so this change is blocked \
+         (a configuration that cannot be read cannot set hook.on_error = \"open\"):\n{e}\n\
+         Fix the configuration, then try again."
+    );
+    2
 }
 
 /// A hook that cannot do its job says so, then blocks (`closed`, the default) or lets the change

@@ -103,7 +103,7 @@ impl Scanner {
             path: item.path.to_string(),
             kind,
             message,
-            commit: commit_id(&item.provenance),
+            commit: commit_id(item.provenance),
         };
         let Some(text) = self.classify(item.new, &mut out.diagnostics, &diag) else {
             return out;
@@ -216,14 +216,9 @@ impl Scanner {
             let pii_counts = pii_counts(&self.catalogue.rules, seg, &matches);
             let mut in_segment = Vec::new();
             for m in &matches {
-                // A rule's left boundary may consume the line break before a value that starts
-                // its line (`(?:^|[^A-Za-z0-9])key-...`): the finding's first line is the next one.
-                let lead = seg.body.text.as_bytes()[m.start..m.secret_start]
-                    .iter()
-                    .take_while(|&&b| b == b'\n' || b == b'\r')
-                    .count();
-                let first = seg_lines.line_of(m.start + lead);
-                let last = seg_lines.line_of(m.end.saturating_sub(1).max(m.start));
+                // Lines of the secret itself: a match may begin with the newline before it.
+                let first = seg_lines.line_of(m.secret_start);
+                let last = seg_lines.line_of(m.secret_end.saturating_sub(1).max(m.secret_start));
                 if let Some(f) = fresh {
                     if !f.any_new(si, first, last) {
                         continue;

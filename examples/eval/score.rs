@@ -69,6 +69,7 @@ pub fn scan(scanner: &Scanner, case: &Case) -> Vec<Finding> {
         path: format!("eval/case-{:04}.ipynb", case.id),
         new: case.raw.clone().into_bytes(),
         old: None,
+        old_blob: None,
         blob: None,
         provenance: Provenance::WorkTree,
     };

@@ -14,7 +14,7 @@ use crate::finding::{Diagnostic, Finding};
 use crate::report::audit::AuditReport;
 use crate::scanner::{Scanner, View};
 use crate::source::history::{self, BlobId, Inventory, Options, PathFilter, RefSelection};
-use crate::source::{repo, Notice, Provenance};
+use crate::source::{repo, Provenance};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -32,15 +32,6 @@ pub struct Request {
     pub notebooks_only: bool,
     /// Show a progress line on stderr (only when it is a terminal).
     pub progress: bool,
-}
-
-fn diagnostic(n: Notice) -> Diagnostic {
-    Diagnostic {
-        path: n.path,
-        kind: n.kind,
-        message: n.message,
-        commit: None,
-    }
 }
 
 pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, AuditError> {
@@ -68,7 +59,7 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
     };
     report
         .diagnostics
-        .extend(inventory.notices().iter().cloned().map(diagnostic));
+        .extend(inventory.notices().iter().cloned().map(Diagnostic::from));
 
     // 2. Scan each blob once, in parallel.
     let (findings, diagnostics) = scan_blobs(scanner, &repo, &inventory, req.progress);
@@ -156,7 +147,7 @@ fn scan_blobs(
         let _ = t.join();
     }
     let mut diagnostics = diags.into_inner().expect("all scan threads have finished");
-    diagnostics.extend(notices.into_iter().map(diagnostic));
+    diagnostics.extend(notices.into_iter().map(Diagnostic::from));
     (
         found.into_inner().expect("all scan threads have finished"),
         diagnostics,

@@ -45,20 +45,27 @@ fn gather(scanner: &Scanner, items: Vec<Item>, notices: Vec<Notice>) -> Report {
     let mut report = scan_items(scanner, items);
     report
         .diagnostics
-        .extend(notices.into_iter().map(|n| Diagnostic {
-            path: n.path,
-            kind: n.kind,
-            message: n.message,
-            commit: None,
-        }));
+        .extend(notices.into_iter().map(Diagnostic::from));
     report
 }
 
 /// What `git commit` is about to record, against `HEAD`.
 pub fn pre_commit(scanner: &Scanner, dir: &Path) -> Result<Report, GitError> {
     let repo = repo::open(dir)?;
-    let staged = staged::read_staged(&repo, &limits(scanner))?;
-    Ok(gather(scanner, staged.items, staged.notices))
+    let limits = limits(scanner);
+    let staged = staged::read_staged_lazily(&repo, &limits)?;
+    let items: Vec<Item> = staged
+        .items
+        .into_iter()
+        .filter(|i| scanner.wants(&i.path))
+        .collect();
+    let mut report = crate::commands::scan_items_lazily(scanner, items, |hex| {
+        staged::read_old_blob(&repo, hex, &limits)
+    });
+    report
+        .diagnostics
+        .extend(staged.notices.into_iter().map(Diagnostic::from));
+    Ok(report)
 }
 
 /// The commits a `git push` sends (`pre-push` hook: ref lines on stdin).

@@ -168,6 +168,7 @@ fn scan_text(scanner: &Scanner, path: &str, text: String) -> Vec<crate::finding:
         new: text.into_bytes(),
         old: None,
         blob: None,
+        old_blob: None,
         provenance: Provenance::WorkTree,
     };
     scanner.scan_item(&item).findings

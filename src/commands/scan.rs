@@ -32,12 +32,7 @@ pub fn run(scanner: &Scanner, paths: &[PathBuf]) -> Result<Report, ScanError> {
     })?;
     report
         .diagnostics
-        .extend(notices.into_iter().map(|n| Diagnostic {
-            path: n.path,
-            kind: n.kind,
-            message: n.message,
-            commit: None,
-        }));
+        .extend(notices.into_iter().map(Diagnostic::from));
     let max = scanner.max_file_size();
     let results: Vec<_> = files
         .par_iter()
@@ -68,6 +63,7 @@ pub fn run(scanner: &Scanner, paths: &[PathBuf]) -> Result<Report, ScanError> {
                         new: bytes,
                         old: None,
                         blob: None,
+                        old_blob: None,
                         provenance: Provenance::WorkTree,
                     };
                     let o = scanner.scan_item(&item);

@@ -3,7 +3,7 @@
 //! as text, JSON, SARIF (one result per occurrence) or one self-contained HTML page.
 
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 use super::{clean, json::wire, Options};
@@ -55,7 +55,9 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
-    /// Groups findings by fingerprint; occurrences sorted by introduction time then path.
+    /// Groups findings by fingerprint; occurrences sorted by introduction time then path, one
+    /// set per path: from the commit that first brought the secret there, not from each later
+    /// version of the file that still holds it.
     pub fn group(findings: Vec<Finding>, present: impl Fn(&Finding) -> Vec<String>) -> Vec<Group> {
         let mut by: BTreeMap<String, Group> = BTreeMap::new();
         for f in findings {
@@ -84,10 +86,23 @@ impl AuditReport {
         for g in &mut groups {
             g.present_at.sort();
             g.occurrences.sort_by(|a, b| {
-                let ka = (a.commit.as_ref().map(|c| c.time), &a.path, a.line);
-                let kb = (b.commit.as_ref().map(|c| c.time), &b.path, b.line);
+                let ka = (a.commit.as_ref().map(|c| (c.time, &c.id)), &a.path, a.line);
+                let kb = (b.commit.as_ref().map(|c| (c.time, &c.id)), &b.path, b.line);
                 ka.cmp(&kb)
             });
+            // A later version of a file that still holds the secret (another cell edited) did
+            // not introduce it: per path, keep only what the first commit there brought.
+            let mut first_at: HashMap<&str, Option<&str>> = HashMap::new();
+            let keep: Vec<bool> = g
+                .occurrences
+                .iter()
+                .map(|f| {
+                    let commit = f.commit.as_ref().map(|c| c.id.as_str());
+                    *first_at.entry(f.path.as_str()).or_insert(commit) == commit
+                })
+                .collect();
+            let mut keep = keep.into_iter();
+            g.occurrences.retain(|_| keep.next().unwrap_or(true));
         }
         groups.sort_by(|a, b| {
             (
@@ -212,10 +227,15 @@ pub fn write_audit_text(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::
         writeln!(w)?;
     }
     for d in &r.diagnostics {
+        // `commit` holds a commit id or, for what scanning a blob found, `blob <id>`.
+        let short = |id: &str| id[..id.len().min(10)].to_owned();
         let at = d
             .commit
             .as_deref()
-            .map(|c| format!(" @ {}", &c[..c.len().min(10)]))
+            .map(|c| match c.strip_prefix("blob ") {
+                Some(blob) => format!(" @ blob {}", short(blob)),
+                None => format!(" @ {}", short(c)),
+            })
             .unwrap_or_default();
         writeln!(
             w,

@@ -14,7 +14,7 @@ pub mod worktree;
 use std::fmt;
 
 /// One piece of content to scan.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Item {
     /// Path as the user should see it: relative to the repository root (or as given on the
     /// command line), with `/` separators.
@@ -24,6 +24,9 @@ pub struct Item {
     /// The content this one replaces, when there is one (the `HEAD` version for pre-commit, the
     /// parent's version for a commit). `None` means "everything is new".
     pub old: Option<Vec<u8>>,
+    /// The old version's blob id when `old` was left unread: a caller reads it only when the new
+    /// content has findings at all (a clean change never needs its old version).
+    pub old_blob: Option<String>,
     /// The blob id of `new` when it came from git (hex), so that callers can cache by content.
     pub blob: Option<String>,
     pub provenance: Provenance,
@@ -69,6 +72,17 @@ pub struct Notice {
     pub path: String,
     pub kind: crate::finding::DiagnosticKind,
     pub message: String,
+}
+
+impl From<Notice> for crate::finding::Diagnostic {
+    fn from(n: Notice) -> Self {
+        crate::finding::Diagnostic {
+            path: n.path,
+            kind: n.kind,
+            message: n.message,
+            commit: None,
+        }
+    }
 }
 
 impl fmt::Display for Notice {

@@ -25,6 +25,9 @@ pub struct TestRepo {
     dir: TempDir,
     root: PathBuf,
     home: PathBuf,
+    /// Extra variables every `git` and `nbguard` command of this repository gets (and so every
+    /// hook they run), on top of the isolated environment.
+    env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 }
 
 impl TestRepo {
@@ -49,7 +52,12 @@ impl TestRepo {
         let home = dir.path().join("home");
         std::fs::create_dir_all(&root).expect("creating the repo dir");
         std::fs::create_dir_all(&home).expect("creating the home dir");
-        let repo = TestRepo { dir, root, home };
+        let repo = TestRepo {
+            dir,
+            root,
+            home,
+            env: Vec::new(),
+        };
         let mut args = vec!["init", "--quiet"];
         args.extend_from_slice(extra);
         repo.git(&args);
@@ -76,6 +84,13 @@ impl TestRepo {
         self.git_may_fail(&all)
     }
 
+    /// Passes `key=value` to every command run for this repository from now on, hooks included.
+    pub fn with_env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
     /// The repository's top-level directory (the git dir itself for a bare repository).
     pub fn path(&self) -> &Path {
         &self.root
@@ -97,6 +112,7 @@ impl TestRepo {
     pub fn git_command_in(&self, dir: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new("git");
         isolate(&mut cmd, &self.home);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.current_dir(dir)
             .args(["-c", "init.defaultBranch=main"])
             .args(["-c", "protocol.file.allow=always"])
@@ -145,6 +161,34 @@ impl TestRepo {
         self.git_stdout(&["rev-parse", "HEAD"])
     }
 
+    /// Stages everything and commits as `who` (author and committer) at `date` (anything git
+    /// takes, e.g. `2024-02-01T10:00:00+00:00`); returns the new commit's full id.
+    pub fn commit_as(&self, msg: &str, who: Who, date: &str) -> String {
+        self.git(&["add", "-A"]);
+        let mut cmd = self.git_command(&["commit", "--quiet", "--allow-empty", "-m", msg]);
+        cmd.env("GIT_AUTHOR_NAME", who.name)
+            .env("GIT_AUTHOR_EMAIL", who.email)
+            .env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_NAME", who.name)
+            .env("GIT_COMMITTER_EMAIL", who.email)
+            .env("GIT_COMMITTER_DATE", date);
+        must_succeed(cmd, &["commit", "-m", msg]);
+        self.git_stdout(&["rev-parse", "HEAD"])
+    }
+
+    /// Deletes the loose object `hex`, as a damaged or trimmed clone would lack it.
+    pub fn delete_loose_object(&self, hex: &str) {
+        let objects = PathBuf::from(self.git_stdout(&["rev-parse", "--git-path", "objects"]));
+        let objects = if objects.is_absolute() {
+            objects
+        } else {
+            self.root.join(objects)
+        };
+        let file = objects.join(&hex[..2]).join(&hex[2..]);
+        std::fs::remove_file(&file)
+            .unwrap_or_else(|e| panic!("{} must be a loose object: {e}", file.display()));
+    }
+
     /// `git rev-parse <rev>`.
     pub fn rev_parse(&self, rev: &str) -> String {
         self.git_stdout(&["rev-parse", rev])
@@ -157,12 +201,188 @@ impl TestRepo {
             .expect("the nbguard binary is built by cargo for integration tests")
     }
 
+    /// Any program run in the repository with the isolated environment (and this repository's
+    /// extra variables), not yet run.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        isolate(&mut cmd, &self.home);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&self.root);
+        cmd
+    }
+
     /// The `nbguard` command, not yet run (to add stdin or environment).
     pub fn nbguard_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbguard"));
         isolate(&mut cmd, &self.home);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.current_dir(&self.root).args(args);
         cmd
+    }
+}
+
+/// Everything a hook must leave alone: the branch tip, the history, the index and the files of
+/// the work tree. Compare one taken before `git commit` with one taken after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoState {
+    pub head: Option<String>,
+    pub commits: usize,
+    /// `git status --porcelain --untracked-files=all`.
+    pub status: String,
+    /// `git ls-files --stage`: every index entry with mode, blob and stage.
+    pub index: String,
+    /// Every file of the work tree (`.git` excluded) with its bytes.
+    pub files: std::collections::BTreeMap<PathBuf, Vec<u8>>,
+}
+
+impl TestRepo {
+    /// The state of the checkout in `dir` (the main one or a linked worktree).
+    pub fn state_in(&self, dir: &Path) -> RepoState {
+        let stdout = |args: &[&str]| {
+            let out = self.git_in(dir, args);
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let head = self
+            .git_command_in(dir, &["rev-parse", "--verify", "--quiet", "HEAD"])
+            .output()
+            .expect("git runs");
+        let head = head
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&head.stdout).trim().to_string());
+        let commits = match head {
+            Some(_) => stdout(&["rev-list", "--count", "HEAD"])
+                .trim()
+                .parse()
+                .expect("rev-list --count prints a number"),
+            None => 0,
+        };
+        let mut files = std::collections::BTreeMap::new();
+        read_tree_files(dir, dir, &mut files);
+        RepoState {
+            head,
+            commits,
+            status: stdout(&["status", "--porcelain", "--untracked-files=all"]),
+            index: stdout(&["ls-files", "--stage"]),
+            files,
+        }
+    }
+
+    pub fn state(&self) -> RepoState {
+        self.state_in(&self.root)
+    }
+
+    /// `nbguard hook install --command <the built binary> <extra>` in `dir`; panics on failure.
+    pub fn install_hook_in(&self, dir: &Path, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "hook",
+            "install",
+            "--command",
+            env!("CARGO_BIN_EXE_nbguard"),
+        ];
+        args.extend_from_slice(extra);
+        let mut cmd = self.nbguard_command(&args);
+        cmd.current_dir(dir);
+        let out = cmd.output().expect("nbguard runs");
+        assert!(
+            out.status.success(),
+            "hook install failed: {}",
+            describe(&out)
+        );
+        out
+    }
+
+    /// Installs the pre-commit hook (or those named by `extra`) in the main checkout.
+    pub fn install_hook(&self, extra: &[&str]) -> Output {
+        self.install_hook_in(&self.root, extra)
+    }
+
+    /// Runs `git <args>` (a commit) in `dir`, asserts that it fails and that the hook left the
+    /// branch, history, index and work tree exactly as they were; returns git's stderr, which
+    /// carries the hook's report.
+    pub fn commit_blocked_in(&self, dir: &Path, args: &[&str]) -> String {
+        let before = self.state_in(dir);
+        let out = self.git_command_in(dir, args).output().expect("git runs");
+        assert!(
+            !out.status.success(),
+            "git {args:?} should have been blocked: {}",
+            describe(&out)
+        );
+        let after = self.state_in(dir);
+        assert_eq!(before, after, "a blocked commit changed the repository");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn commit_blocked(&self, args: &[&str]) -> String {
+        self.commit_blocked_in(&self.root, args)
+    }
+
+    /// Runs `git <args>` (a commit) in `dir`, asserts that it succeeds and adds exactly one
+    /// commit; returns git's stderr (the hook's summary).
+    pub fn commit_passes_in(&self, dir: &Path, args: &[&str]) -> String {
+        let before = self.state_in(dir);
+        let out = self.git_command_in(dir, args).output().expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?} should have passed: {}",
+            describe(&out)
+        );
+        let after = self.state_in(dir);
+        assert_eq!(
+            after.commits,
+            before.commits + 1,
+            "exactly one commit lands"
+        );
+        assert_ne!(after.head, before.head);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn commit_passes(&self, args: &[&str]) -> String {
+        self.commit_passes_in(&self.root, args)
+    }
+
+    /// Stages everything and commits it without running hooks (history that predates nbguard).
+    pub fn commit_all_unchecked(&self, msg: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&[
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "--allow-empty",
+            "-m",
+            msg,
+        ]);
+        self.git_stdout(&["rev-parse", "HEAD"])
+    }
+}
+
+fn read_tree_files(
+    root: &Path,
+    dir: &Path,
+    out: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>,
+) {
+    let entries = std::fs::read_dir(dir).expect("reading a test work tree");
+    for entry in entries {
+        let entry = entry.expect("reading a directory entry");
+        let path = entry.path();
+        if entry.file_name() == ".git" {
+            continue;
+        }
+        let kind = entry.file_type().expect("file type");
+        if kind.is_dir() {
+            read_tree_files(root, &path, out);
+        } else {
+            let bytes = if kind.is_symlink() {
+                std::fs::read_link(&path)
+                    .expect("reading a symlink")
+                    .into_os_string()
+                    .into_encoded_bytes()
+            } else {
+                std::fs::read(&path).expect("reading a work-tree file")
+            };
+            let rel = path.strip_prefix(root).expect("below the root").to_owned();
+            out.insert(rel, bytes);
+        }
     }
 }
 
@@ -239,6 +459,19 @@ fn must_succeed(mut cmd: Command, args: &[&str]) -> Output {
     );
     out
 }
+
+/// An author (and committer) for [`TestRepo::commit_as`].
+#[derive(Debug, Clone, Copy)]
+pub struct Who {
+    pub name: &'static str,
+    pub email: &'static str,
+}
+
+/// The identity every commit has unless a test says otherwise.
+pub const DEFAULT_WHO: Who = Who {
+    name: NAME,
+    email: EMAIL,
+};
 
 /// Builds notebooks as JSON values, so tests never hand-type notebook JSON.
 #[derive(Debug, Clone)]
@@ -335,6 +568,46 @@ impl Notebook {
         let cell = self.cells.last_mut().expect("cell_metadata follows a cell");
         cell["metadata"][key] = value;
         self
+    }
+
+    /// Moves a cell (with its id, outputs and metadata) to another position.
+    pub fn move_cell(mut self, from: usize, to: usize) -> Self {
+        let cell = self.cells.remove(from);
+        self.cells.insert(to, cell);
+        self
+    }
+
+    /// As if run again in a fresh kernel later on: every execution count moves by `by`.
+    pub fn reexecuted(mut self, by: usize) -> Self {
+        for cell in &mut self.cells {
+            let Some(n) = cell["execution_count"].as_u64() else {
+                continue;
+            };
+            cell["execution_count"] = json!(n + by as u64);
+            if let Some(outputs) = cell["outputs"].as_array_mut() {
+                for o in outputs
+                    .iter_mut()
+                    .filter(|o| o.get("execution_count").is_some())
+                {
+                    o["execution_count"] = json!(n + by as u64);
+                }
+            }
+        }
+        self
+    }
+
+    /// Pretty-printed with `indent` spaces per level (Jupyter uses 1, many tools 2 or 4).
+    pub fn to_json_indent(&self, indent: usize) -> String {
+        use serde::Serialize;
+        let pad = " ".repeat(indent);
+        let mut buf = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(pad.as_bytes());
+        let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+        self.to_value()
+            .serialize(&mut ser)
+            .expect("a JSON value always serialises");
+        buf.push(b'\n');
+        String::from_utf8(buf).expect("serde_json writes UTF-8")
     }
 
     pub fn to_value(&self) -> Value {
@@ -479,9 +752,31 @@ fn cell_id(n: usize) -> String {
     format!("cell-{n:04}")
 }
 
+/// Writes every character of `secret` in serialised JSON as a `\uXXXX` escape, as some tools do:
+/// the raw file then never contains the secret literally, the decoded notebook does.
+pub fn json_unicode_escape(json: &str, secret: &str) -> String {
+    let escaped: String = secret
+        .encode_utf16()
+        .map(|u| format!("\\u{u:04x}"))
+        .collect();
+    assert!(
+        json.contains(secret),
+        "the secret must appear in the JSON to be escaped"
+    );
+    json.replace(secret, &escaped)
+}
+
 /// An AWS access key id of the documented shape (not a real key).
 pub fn aws_key_id() -> String {
     ["AK", "IA", "Z7QRT2XKPL4MW3VN"].concat()
+}
+
+/// The `n`-th of 32 distinct AWS access key ids (same shape as [`aws_key_id`]), for tests that
+/// need several different secrets of one kind.
+pub fn aws_key_id_numbered(n: usize) -> String {
+    const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let last = BASE32[n % BASE32.len()] as char;
+    format!("{}{}{last}", ["AK", "IA"].concat(), "Q4MZ7RT2XKPL4W3")
 }
 
 /// An AWS secret access key of the documented shape (40 characters, not a real key).

@@ -211,6 +211,7 @@ impl<'r> Scan<'r> {
             new,
             old,
             blob: Some(id.to_string()),
+            old_blob: None,
             provenance: from,
         });
     }
