@@ -430,8 +430,10 @@ def load(rule_dir: Path):
                 errors.append(f"{where}: no examples")
             if not raw.get("negative_examples"):
                 errors.append(f"{where}: no negative examples")
-            if not raw.get("keywords") and not rid.startswith("pii."):
-                errors.append(f"{where}: no keywords")
+            # Keyword-less rules run on every text: personal data, and formats without any literal
+            # part whose context requirement keeps them quiet (e.g. Discord bot tokens).
+            if not raw.get("keywords") and not rid.startswith("pii.") and not raw.get("context"):
+                errors.append(f"{where}: no keywords (and no context)")
             ctx = raw.get("context")
             if ctx is not None:
                 if set(ctx) - {"regex", "lines"} or not isinstance(ctx.get("regex"), str):

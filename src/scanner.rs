@@ -448,12 +448,14 @@ fn commit_id(p: &Provenance) -> Option<String> {
     }
 }
 
-/// Where two rules claim overlapping secrets, keep one: a provider rule over a generic one, then
-/// the higher severity, then the longer secret.
+/// Where two rules claim overlapping secrets, keep one: a credential over personal data (the
+/// `pw@host` of `https://user:pw@host` is not an e-mail address), a provider rule over a generic
+/// one, then the higher severity, then the longer secret.
 fn dedupe(rules: &[Rule], matches: &mut Vec<Match>) {
     let rank = |m: &Match| {
         let r = &rules[m.rule];
         (
+            !r.id.starts_with("pii."),
             !r.id.contains(".generic."),
             r.severity,
             m.secret_end - m.secret_start,

@@ -90,6 +90,68 @@ fn secret_printed_only_in_an_output_is_found_there() {
 }
 
 #[test]
+fn bare_values_in_outputs_and_url_passwords_are_credentials() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    // Assembled at run time: a Mailgun key and a Discord bot token shown alone as a repr (the cell
+    // that printed them names nothing), and a URL password that ends in something e-mail shaped.
+    let mailgun = ["key-", "41591f308334da4b6e6f151fff359efc"].concat();
+    let discord = [
+        "MTA4NzM2NTE5ODIzMzQ1NjcwOA",
+        ".GhXq3Z.",
+        "Vf8kR2pLm9TnWc4YbJ6sHd1QeAx7Uo5Ig3Kz0N",
+    ]
+    .concat();
+    let url = [
+        "https://ci-bot:L1_rbbAsek7COgN!xD",
+        "@nexus.acme-corp.io/simple",
+    ]
+    .concat();
+    let repr = |v: &str, n: u32| json!([{"output_type": "execute_result", "execution_count": n, "metadata": {}, "data": {"text/plain": [format!("'{v}'")]}}]);
+    let nb = notebook(vec![
+        code("a", "settings\n", repr(&mailgun, 1)),
+        code("b", "settings\n", repr(&discord, 2)),
+        code("c", "index_url\n", repr(&url, 3)),
+    ]);
+    dir.child("reprs.ipynb").write_str(&nb).unwrap();
+    let r = json_report(&nbguard(&["scan", "--format", "json"], dir.path()));
+    let rules: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "secret.mailgun.api-key",
+            "secret.discord.bot-token",
+            "secret.generic.url-credentials"
+        ],
+        "{r}"
+    );
+}
+
+#[test]
+fn a_value_that_starts_its_line_is_shown_and_suppressed_on_that_line() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let key = ["key-", "41591f308334da4b6e6f151fff359efc"].concat();
+    let old = ["key-", "0d7e3b9a2c5f4e1d8a6b3c0f9e2d5a7b"].concat();
+    dir.child("keys.txt")
+        .write_str(&format!("mailgun keys:\n{key}\n{old}  # nbguard: ignore\n"))
+        .unwrap();
+    let r = json_report(&nbguard(
+        &["scan", "--format", "json", "--show-suppressed"],
+        dir.path(),
+    ));
+    let f = &r["findings"];
+    assert_eq!(f[0]["line"], 2, "{r}");
+    assert!(f[0]["snippet"].as_str().unwrap().starts_with("key-"), "{r}");
+    assert!(f[0]["suppressed"].is_null(), "{r}");
+    assert_eq!(f[1]["line"], 3, "{r}");
+    assert!(!f[1]["suppressed"].is_null(), "{r}");
+}
+
+#[test]
 fn unicode_escapes_in_the_json_do_not_hide_a_secret() {
     let dir = assert_fs::TempDir::new().unwrap();
     let nb = notebook(vec![code("c", &seed_cell(), json!([]))]).replace("PassXYZ", "\\u0050assXYZ");
