@@ -252,7 +252,7 @@ impl Scanner {
                 &self.catalogue.rules,
             ));
         }
-        findings
+        same_output_once(findings)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -474,6 +474,21 @@ fn dedupe(rules: &[Rule], matches: &mut Vec<Match>) {
         }
     }
     *matches = kept;
+}
+
+/// An output's mime bundle shows one value several ways (`text/plain` and `text/html` of the
+/// same dataframe): the same secret in two renderings of one output is one finding, the first.
+fn same_output_once(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut seen = HashSet::new();
+    findings
+        .into_iter()
+        .filter(|f| match &f.notebook {
+            Some(nb) if nb.part == Some(Part::Output) => {
+                seen.insert((nb.cell, nb.output, f.fingerprint.clone()))
+            }
+            _ => true,
+        })
+        .collect()
 }
 
 /// Personal data in a segment is one finding per kind, not one per value: a displayed table of
