@@ -10,7 +10,7 @@
 # Usage: benches/push.sh [N...]            (default: 1 100 5000; RUNS=3, CORPUS=... to override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-corpus=${CORPUS:-/work/shared/corpus/notebooks}
+corpus=${CORPUS:-../shared/corpus/notebooks}
 runs=${RUNS:-3}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1 100 5000)

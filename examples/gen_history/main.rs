@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example gen_history -- --out /tmp/h20k --commits 20000 \
-//!     [--branches 4] [--tags 20] [--seed 1] [--corpus /work/shared/corpus/notebooks]
+//!     [--branches 4] [--tags 20] [--seed 1] [--corpus ../shared/corpus/notebooks]
 //! ```
 //!
 //! Real notebooks from the corpus (only read, never modified) are added, edited (a line
@@ -49,7 +49,7 @@ struct Args {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Directory of real notebooks to draw from (read only).
-    #[arg(long, default_value = "/work/shared/corpus/notebooks")]
+    #[arg(long, default_value = "../shared/corpus/notebooks")]
     corpus: PathBuf,
     /// Write the fast-import stream to this file instead of running `git fast-import`
     /// (for debugging the generator).

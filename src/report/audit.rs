@@ -226,25 +226,7 @@ pub fn write_audit_text(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io::
         }
         writeln!(w)?;
     }
-    for d in &r.diagnostics {
-        // `commit` holds a commit id or, for what scanning a blob found, `blob <id>`.
-        let short = |id: &str| id[..id.len().min(10)].to_owned();
-        let at = d
-            .commit
-            .as_deref()
-            .map(|c| match c.strip_prefix("blob ") {
-                Some(blob) => format!(" @ blob {}", short(blob)),
-                None => format!(" @ {}", short(c)),
-            })
-            .unwrap_or_default();
-        writeln!(
-            w,
-            "note: {}{at}: {} ({})",
-            clean(&d.path),
-            d.message,
-            d.kind.as_str()
-        )?;
-    }
+    super::text::write_diagnostics(w, &r.diagnostics)?;
     let active = r.active().count();
     let still = r.active().filter(|g| !g.present_at.is_empty()).count();
     writeln!(

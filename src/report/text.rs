@@ -128,20 +128,7 @@ pub fn write_text(w: &mut dyn Write, r: &Report, o: &Options) -> io::Result<()> 
         }
         writeln!(w)?;
     }
-    for d in &r.diagnostics {
-        let at = d
-            .commit
-            .as_deref()
-            .map(|c| format!(" @ {}", &c[..c.len().min(10)]))
-            .unwrap_or_default();
-        writeln!(
-            w,
-            "note: {}{at}: {} ({})",
-            clean(&d.path),
-            d.message,
-            d.kind.as_str()
-        )?;
-    }
+    write_diagnostics(w, &r.diagnostics)?;
     if !r.diagnostics.is_empty() {
         writeln!(w)?;
     }
@@ -176,6 +163,33 @@ pub fn write_text(w: &mut dyn Write, r: &Report, o: &Options) -> io::Result<()> 
         for a in &o.advice {
             writeln!(w, "{a}")?;
         }
+    }
+    Ok(())
+}
+
+/// One `note:` line per diagnostic. `commit` holds a commit id or, for what scanning a blob of
+/// history found, `blob <id>`; either is shortened.
+pub(crate) fn write_diagnostics(
+    w: &mut dyn Write,
+    diagnostics: &[crate::finding::Diagnostic],
+) -> io::Result<()> {
+    let short = |id: &str| id[..id.len().min(10)].to_owned();
+    for d in diagnostics {
+        let at = d
+            .commit
+            .as_deref()
+            .map(|c| match c.strip_prefix("blob ") {
+                Some(blob) => format!(" @ blob {}", short(blob)),
+                None => format!(" @ {}", short(c)),
+            })
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "note: {}{at}: {} ({})",
+            clean(&d.path),
+            d.message,
+            d.kind.as_str()
+        )?;
     }
     Ok(())
 }
