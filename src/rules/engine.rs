@@ -113,26 +113,37 @@ impl Catalogue {
         for r in self.candidates(text, &mut hit) {
             let rule = &self.rules[r as usize];
             let compiled = rule.compiled();
-            for caps in compiled.regex.captures_iter(text) {
+            for caps in compiled.regex.captures_iter(text.as_bytes()) {
                 let whole = caps.get(0).expect("group 0 always participates");
-                let Some(secret) = caps.get(compiled.secret_group).or(Some(whole)) else {
-                    continue;
-                };
-                if secret.as_str().is_empty()
-                    || !accept(rule, secret.as_str(), text, whole.start(), whole.end())
-                {
+                let secret = caps.get(compiled.secret_group).unwrap_or(whole);
+                // Byte regexes may stop inside a multi-byte character; widen to whole ones.
+                let (start, end) = widen(text, whole.start(), whole.end());
+                let (s, e) = widen(text, secret.start(), secret.end());
+                let value = &text[s..e];
+                if value.is_empty() || !accept(rule, value, text, start, end) {
                     continue;
                 }
                 out.push(Match {
                     rule: r as usize,
-                    start: whole.start(),
-                    end: whole.end(),
-                    secret_start: secret.start(),
-                    secret_end: secret.end(),
+                    start,
+                    end,
+                    secret_start: s,
+                    secret_end: e,
                 });
             }
         }
     }
+}
+
+/// The smallest character-aligned range around `start..end`.
+fn widen(text: &str, mut start: usize, mut end: usize) -> (usize, usize) {
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    (start, end)
 }
 
 /// After this many bytes the overlapping keyword pass (the hottest loop of a large scan) switches
@@ -152,7 +163,7 @@ fn build_prefilter(
 
 fn accept(rule: &Rule, secret: &str, text: &str, start: usize, end: usize) -> bool {
     let compiled = rule.compiled();
-    if compiled.allow.iter().any(|a| a.is_match(secret)) {
+    if compiled.allow.iter().any(|a| a.is_match(secret.as_bytes())) {
         return false;
     }
     if rule.placeholder_check && filters::is_placeholder(secret) {
@@ -169,7 +180,7 @@ fn accept(rule: &Rule, secret: &str, text: &str, start: usize, end: usize) -> bo
         }
     }
     if let Some((re, lines)) = &compiled.context {
-        if !re.is_match(window(text, start, end, *lines)) {
+        if !re.is_match(window(text, start, end, *lines).as_bytes()) {
             return false;
         }
     }
