@@ -24,6 +24,8 @@ pub struct Catalogue {
     keyword_rules: Vec<Vec<u32>>,
     /// Rules without keywords: they run on every text.
     always: Vec<u32>,
+    /// The regexes of `always` as one set, built on first use.
+    always_set: OnceLock<Option<regex::bytes::RegexSet>>,
 }
 
 /// One accepted match of one rule in one text.
@@ -78,6 +80,7 @@ impl Catalogue {
             scanned: AtomicU64::new(0),
             keyword_rules,
             always,
+            always_set: OnceLock::new(),
         })
     }
 
@@ -85,7 +88,7 @@ impl Catalogue {
     fn candidates(&self, text: &str, hit: &mut Vec<bool>) -> Vec<u32> {
         hit.clear();
         hit.resize(self.rules.len(), false);
-        let mut out = self.always.clone();
+        let mut out = self.always_matching(text);
         let before = self.scanned.fetch_add(text.len() as u64, Ordering::Relaxed);
         let prefilter = if before < DFA_AFTER_BYTES {
             &self.prefilter
@@ -105,6 +108,34 @@ impl Catalogue {
         }
         out.sort_unstable();
         out
+    }
+
+    /// The keyword-less rules that can match `text` at all: one pass of a set of their regexes
+    /// instead of one pass each (they would otherwise run over every byte of every text).
+    fn always_matching(&self, text: &str) -> Vec<u32> {
+        if self.always.len() < 2 {
+            return self.always.clone();
+        }
+        let set = self.always_set.get_or_init(|| {
+            let patterns: Vec<String> = self
+                .always
+                .iter()
+                .map(|&r| super::catalogue::ascii_classes(&self.rules[r as usize].pattern))
+                .collect();
+            regex::bytes::RegexSetBuilder::new(patterns)
+                .unicode(false)
+                .size_limit(1 << 24)
+                .build()
+                .ok()
+        });
+        match set {
+            Some(set) => set
+                .matches(text.as_bytes())
+                .into_iter()
+                .map(|i| self.always[i])
+                .collect(),
+            None => self.always.clone(),
+        }
     }
 
     /// Every accepted match in `text`, in rule order then position.
