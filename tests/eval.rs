@@ -29,8 +29,6 @@ use nbguard::rules::validate;
 const RECALL_FLOOR: f64 = 0.985;
 const BLOCKING_RECALL_FLOOR: f64 = 0.97;
 const PRECISION_FLOOR: f64 = 0.995;
-/// Measured: zero.
-const NEGATIVES_WITH_FINDINGS_CEILING: usize = 0;
 
 #[test]
 fn accuracy_stays_above_the_floors() {
@@ -58,7 +56,8 @@ fn accuracy_stays_above_the_floors() {
         s.precision
     );
     assert!(
-        s.negatives_with_findings <= NEGATIVES_WITH_FINDINGS_CEILING,
+        // The product's bar: no finding at all on a negative.
+        s.negatives_with_findings == 0,
         "{} negatives have findings; run `cargo run --release --example eval -- --verbose`",
         s.negatives_with_findings
     );
