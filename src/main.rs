@@ -117,7 +117,7 @@ struct Common {
 
 #[derive(Args, Clone, Default)]
 struct Output {
-    /// text, json or sarif.
+    /// text, json or sarif (and html for `audit`).
     #[arg(long, short = 'f')]
     format: Option<String>,
     /// Write the report to this file instead of standard output.
