@@ -6,6 +6,7 @@
 use globset::{GlobMatcher, GlobSet};
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use crate::config::Settings;
 use crate::diff::{self, NewLines};
@@ -204,55 +205,82 @@ impl Scanner {
         doc: &Document,
         fresh: Option<&NewLines>,
     ) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        let raw_lines = LineIndex::new(raw);
-        let mut matches = Vec::new();
-        for (si, seg) in doc.segments.iter().enumerate() {
+        use rayon::prelude::*;
+        // The raw file's line index is only needed to locate a finding; most files have none.
+        let raw_lines = OnceLock::new();
+        let scan = |(si, seg): (usize, &Segment)| -> Vec<Finding> {
             if fresh.is_some_and(|f| !f.segment_has_new(si)) {
-                continue;
+                return Vec::new();
             }
-            matches.clear();
-            match &self.memo {
-                Some(memo) => memo.get_or_scan(&seg.body.text, &mut matches, |t, out| {
-                    self.catalogue.scan(t, out)
-                }),
-                None => self.catalogue.scan(&seg.body.text, &mut matches),
-            }
-            if matches.is_empty() {
-                continue;
-            }
-            dedupe(&self.catalogue.rules, &mut matches);
-            let ctx = SegmentMatches {
-                segment: seg,
-                lines: LineIndex::new(&seg.body.text),
-                matches: &matches,
-            };
-            let seg_lines = &ctx.lines;
-            let pii_counts = pii_counts(&self.catalogue.rules, seg, &matches);
-            let mut in_segment = Vec::new();
-            for m in &matches {
-                // Lines of the secret itself: a match may begin with the newline before it.
-                let first = seg_lines.line_of(m.secret_start);
-                let last = seg_lines.line_of(m.secret_end.saturating_sub(1).max(m.secret_start));
-                if let Some(f) = fresh {
-                    if !f.any_new(si, first, last) {
-                        continue;
-                    }
+            let raw_lines = || raw_lines.get_or_init(|| LineIndex::new(raw));
+            self.scan_segment(item, raw, raw_lines, doc, si, seg, fresh)
+        };
+        let size: usize = doc.segments.iter().map(|s| s.body.text.len()).sum();
+        // A few large notebooks (a typical commit) would leave cores idle if only files were
+        // spread over threads; their segments are spread too.
+        let per_segment: Vec<Vec<Finding>> = if size >= PARALLEL_SEGMENTS_FROM {
+            doc.segments.par_iter().enumerate().map(scan).collect()
+        } else {
+            doc.segments.iter().enumerate().map(scan).collect()
+        };
+        same_output_once(per_segment.into_iter().flatten().collect())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn scan_segment<'l>(
+        &self,
+        item: &View,
+        raw: &str,
+        raw_lines: impl Fn() -> &'l LineIndex,
+        doc: &Document,
+        si: usize,
+        seg: &Segment,
+        fresh: Option<&NewLines>,
+    ) -> Vec<Finding> {
+        let mut matches = Vec::new();
+        match &self.memo {
+            Some(memo) => memo.get_or_scan(&seg.body.text, &mut matches, |t, out| {
+                self.catalogue.scan(t, out)
+            }),
+            None => self.catalogue.scan(&seg.body.text, &mut matches),
+        }
+        if matches.is_empty() {
+            return Vec::new();
+        }
+        dedupe(&self.catalogue.rules, &mut matches);
+        let ctx = SegmentMatches {
+            segment: seg,
+            lines: LineIndex::new(&seg.body.text),
+            matches: &matches,
+        };
+        let seg_lines = &ctx.lines;
+        let pii_counts = pii_counts(&self.catalogue.rules, seg, &matches);
+        let mut in_segment = Vec::new();
+        for m in &matches {
+            // Lines of the secret itself: a match may begin with the newline before it.
+            let first = seg_lines.line_of(m.secret_start);
+            let last = seg_lines.line_of(m.secret_end.saturating_sub(1).max(m.secret_start));
+            if let Some(f) = fresh {
+                if !f.any_new(si, first, last) {
+                    continue;
                 }
-                let rule = &self.catalogue.rules[m.rule];
-                let pii = pii_counts.iter().find(|(r, _)| *r == m.rule).map(|x| x.1);
-                in_segment.push(
-                    self.finding(item, raw, &raw_lines, doc, &ctx, m, rule, first, last, pii),
-                );
             }
-            findings.extend(aggregate_pii(
-                in_segment,
-                seg,
-                &matches,
-                &self.catalogue.rules,
+            let rule = &self.catalogue.rules[m.rule];
+            let pii = pii_counts.iter().find(|(r, _)| *r == m.rule).map(|x| x.1);
+            in_segment.push(self.finding(
+                item,
+                raw,
+                raw_lines(),
+                doc,
+                &ctx,
+                m,
+                rule,
+                first,
+                last,
+                pii,
             ));
         }
-        same_output_once(findings)
+        aggregate_pii(in_segment, seg, &matches, &self.catalogue.rules)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -377,6 +405,9 @@ impl Scanner {
         }
     }
 }
+
+/// Documents with at least this much decoded text have their segments scanned in parallel.
+const PARALLEL_SEGMENTS_FROM: usize = 256 * 1024;
 
 /// One segment with its line index and every accepted match in it.
 struct SegmentMatches<'a> {
