@@ -281,6 +281,16 @@ fn scan(a: ScanArgs) -> Result<u8> {
     finish(report, &s, &a.out, report::Options::default(), false)
 }
 
+/// The threshold in force: `--fail-on` over the configured one.
+fn threshold(out: &Output, s: &Settings) -> Result<nbguard::threshold::Threshold> {
+    match &out.fail_on {
+        Some(t) => t
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--fail-on: {e}")),
+        None => Ok(s.fail_on.clone()),
+    }
+}
+
 /// Sorts, judges against the threshold, writes the report and any baseline, and returns the
 /// exit code.
 fn finish(
@@ -291,12 +301,7 @@ fn finish(
     to_stderr: bool,
 ) -> Result<u8> {
     report.sort();
-    let threshold = match &out.fail_on {
-        Some(t) => t
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!("--fail-on: {e}"))?,
-        None => s.fail_on.clone(),
-    };
+    let threshold = threshold(out, s)?;
     report.blocked = threshold.blocks(&report.findings);
     report.threshold = threshold.to_string();
     let format: Format = match out.format.as_deref().or(s.format.as_deref()) {
@@ -401,12 +406,7 @@ fn audit(a: AuditArgs) -> Result<u8> {
         progress: !a.no_progress,
     };
     let mut report = nbguard::commands::audit::run(&scanner, &dir, &request)?;
-    let threshold = match &a.out.fail_on {
-        Some(t) => t
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!("--fail-on: {e}"))?,
-        None => s.fail_on.clone(),
-    };
+    let threshold = threshold(&a.out, &s)?;
     let reps = report.representatives();
     report.blocked = threshold.blocks(&reps);
     report.threshold = threshold.to_string();

@@ -51,19 +51,6 @@ pub fn scan_items_lazily(
 
 /// Scans items in parallel and gathers one report (unsorted; callers sort).
 pub fn scan_items(scanner: &Scanner, items: Vec<Item>) -> Report {
-    let outcomes: Vec<_> = items
-        .into_par_iter()
-        .map(|item| {
-            let bytes = item.new.len() as u64;
-            (bytes, scanner.scan_item(&item))
-        })
-        .collect();
-    let mut report = Report::default();
-    for (bytes, o) in outcomes {
-        report.files_scanned += 1;
-        report.bytes_scanned += bytes;
-        report.findings.extend(o.findings);
-        report.diagnostics.extend(o.diagnostics);
-    }
-    report
+    // Items whose old version is already loaded (or absent) never call the loader.
+    scan_items_lazily(scanner, items, |_| None)
 }
