@@ -12,6 +12,10 @@ if [ ! -x "$venv/bin/pre-commit" ]; then
 fi
 export NBGUARD_TEST_PRE_COMMIT="$PWD/$venv/bin/pre-commit"
 
-cargo test --release --all-targets "$@"
+# --no-fail-fast: a failing test target must not hide the results of the ones after it, and a
+# failing suite must not hide the self-scan either.
+status=0
+cargo test --release --all-targets --no-fail-fast "$@" || status=$?
 # The repository passes its own scan.
-target/release/nbguard scan .
+target/release/nbguard scan . || status=$?
+exit "$status"
