@@ -133,18 +133,67 @@ pub struct Settings {
     pub baseline: Option<PathBuf>,
     /// The files that were read, for `nbguard config` and error messages.
     pub sources: Vec<PathBuf>,
+    /// Every rule id or glob the configuration names, with where, so that `rules::select` can
+    /// reject one that names no rule.
+    pub references: Vec<Reference>,
+}
+
+/// A rule id or glob as written in configuration. Each must name at least one rule: a typo must
+/// not switch a rule (or a gate) off without a word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub pattern: String,
+    pub kind: ReferenceKind,
+    /// The file (or flag) it was written in.
+    pub source: String,
+}
+
+/// Where a rule reference is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceKind {
+    Only,
+    Disable,
+    Severity,
+    /// A `[pii]` kind; the pattern is the rule id (`pii.<kind>`).
+    Pii,
+    FailOn,
+}
+
+impl ReferenceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReferenceKind::Only => "[rules] only",
+            ReferenceKind::Disable => "[rules] disable",
+            ReferenceKind::Severity => "[rules] severity",
+            ReferenceKind::Pii => "[pii]",
+            ReferenceKind::FailOn => "[fail] on",
+        }
+    }
+}
+
+impl Settings {
+    /// Records the rule globs of a threshold as references from `source`.
+    pub fn reference_threshold(&mut self, source: &str) {
+        for g in self.fail_on.rule_globs() {
+            self.references.push(Reference {
+                pattern: g,
+                kind: ReferenceKind::FailOn,
+                source: source.to_string(),
+            });
+        }
+    }
 }
 
 /// Why configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid config {path}: {source}")]
+    #[error("invalid config {path}")]
     Toml {
         path: PathBuf,
         #[source]
@@ -153,6 +202,9 @@ pub enum ConfigError {
     #[error("invalid config {path}: {message}")]
     Invalid { path: PathBuf, message: String },
 }
+
+/// The report formats `[output] format` may name (`html` is for `nbguard audit`).
+const FORMATS: [&str; 4] = ["text", "json", "sarif", "html"];
 
 /// Default size above which a file is reported and not scanned: notebooks with embedded
 /// datasets can be large, but past this it is data, not code.
@@ -263,6 +315,7 @@ pub fn resolve(layers: &[(PathBuf, RawConfig)]) -> Result<Settings, ConfigError>
         allow_push_option: false,
         baseline: None,
         sources: Vec::new(),
+        references: Vec::new(),
     };
     for (path, c) in layers {
         let invalid = |message: String| ConfigError::Invalid {
@@ -270,6 +323,29 @@ pub fn resolve(layers: &[(PathBuf, RawConfig)]) -> Result<Settings, ConfigError>
             message,
         };
         s.sources.push(path.clone());
+        let source = path.display().to_string();
+        let mut refer = |kind: ReferenceKind, pattern: &str| {
+            s.references.push(Reference {
+                pattern: pattern.to_string(),
+                kind,
+                source: source.clone(),
+            })
+        };
+        c.rules
+            .only
+            .iter()
+            .for_each(|p| refer(ReferenceKind::Only, p));
+        c.rules
+            .disable
+            .iter()
+            .for_each(|p| refer(ReferenceKind::Disable, p));
+        c.rules
+            .severity
+            .keys()
+            .for_each(|p| refer(ReferenceKind::Severity, p));
+        c.pii
+            .keys()
+            .for_each(|k| refer(ReferenceKind::Pii, &format!("pii.{k}")));
         s.max_file_size = c.scan.max_file_size.unwrap_or(s.max_file_size);
         s.notebooks_only = c.scan.notebooks_only.unwrap_or(s.notebooks_only);
         s.exclude.extend(c.scan.exclude.iter().cloned());
@@ -297,12 +373,19 @@ pub fn resolve(layers: &[(PathBuf, RawConfig)]) -> Result<Settings, ConfigError>
         if let Some(r) = &c.allowlist.reason {
             s.allow_reason = r.clone();
         }
-        if c.output.format.is_some() {
-            s.format = c.output.format.clone();
+        if let Some(f) = &c.output.format {
+            if !FORMATS.contains(&f.as_str()) {
+                return Err(invalid(format!(
+                    "output.format is one of {}, not `{f}`",
+                    FORMATS.join(", ")
+                )));
+            }
+            s.format = Some(f.clone());
         }
         s.color = c.output.color.or(s.color);
         if let Some(on) = &c.fail.on {
-            s.fail_on = on.parse().map_err(invalid)?;
+            s.fail_on = on.parse().map_err(|e| invalid(format!("[fail] on: {e}")))?;
+            s.reference_threshold(&source);
         }
         if let Some(p) = &c.hook.on_error {
             s.on_error = match p.as_str() {

@@ -9,6 +9,21 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use nbguard::config::{self, Settings};
+
+// The standard `println!`/`eprintln!` panic when their stream is closed (`nbguard hook status |
+// head -1`). These replace them for the whole file, including lines added later: a closed pipe
+// ends the output quietly, since the reader has what it wanted, and the exit code stays the one
+// the work calls for. Reports go through `emit`, which does the same for a whole buffer.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 use nbguard::report::{self, Format, Report};
 use nbguard::scanner::Scanner;
 use nbguard::suppress::Baseline;
@@ -59,8 +74,6 @@ enum Command {
     Rules {
         #[command(subcommand)]
         action: RulesAction,
-        #[command(flatten)]
-        common: Common,
     },
 }
 
@@ -99,9 +112,14 @@ enum RulesAction {
     List {
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        common: Common,
     },
-    /// Run every rule's examples through the whole notebook pipeline.
-    Check,
+    /// Run every rule's examples (custom rules' too) through the whole notebook pipeline.
+    Check {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 /// Options every scanning command takes.
@@ -212,7 +230,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::PrePush { remote, hook, .. } => client_gate(Gate::PrePush(remote), &hook),
         Command::Diff { range, hook } => client_gate(Gate::Range(range), &hook),
         Command::PreReceive(h) => server_gate(&h),
-        Command::Rules { action, common } => rules(action, &common),
+        Command::Rules { action } => rules(action),
         Command::Hook { action } => hook(action),
         Command::Audit(a) => audit(a),
     }
@@ -254,6 +272,15 @@ fn settings(root: Option<&Path>, common: &Common) -> Result<Settings> {
 }
 
 fn scanner(s: &Settings, out: &Output) -> Result<Scanner> {
+    let mut s = s.clone();
+    if let Some(t) = &out.fail_on {
+        s.fail_on = threshold(out, &s)?;
+        s.references
+            .retain(|r| r.kind != config::ReferenceKind::FailOn);
+        let _ = t;
+        s.reference_threshold("--fail-on (or NBGUARD_FAIL_ON)");
+    }
+    let s = &s;
     let path = out.baseline.clone().or_else(|| s.baseline.clone());
     let baseline = match path {
         Some(p) => Some(Baseline::load(&p)?),
@@ -286,7 +313,7 @@ fn threshold(out: &Output, s: &Settings) -> Result<nbguard::threshold::Threshold
     match &out.fail_on {
         Some(t) => t
             .parse()
-            .map_err(|e: String| anyhow::anyhow!("--fail-on: {e}")),
+            .map_err(|e: String| anyhow::anyhow!("--fail-on `{t}`: {e}")),
         None => Ok(s.fail_on.clone()),
     }
 }
@@ -596,9 +623,11 @@ fn client_gate(gate: Gate, h: &HookArgs) -> Result<u8> {
         Ok(s) => s,
         Err(e) => return Ok(unreadable_config(name, &e)),
     };
+    // Rules, globs, thresholds and the baseline are configuration too: a mistake there blocks
+    // whatever `hook.on_error` says.
     let scanner = match scanner(&s, &h.out) {
         Ok(scanner) => scanner,
-        Err(e) => return fail_policy(name, &s, e),
+        Err(e) => return Ok(unreadable_config(name, &e)),
     };
     let _watchdog = watchdog(name, &s);
     let result = match gate {
@@ -709,7 +738,7 @@ fn read_stdin() -> Result<String> {
 fn unreadable_config(name: &str, e: &anyhow::Error) -> u8 {
     eprintln!(
         "nbguard: {name} could not read its configuration, so this change is blocked \
-         (a configuration that cannot be read cannot set hook.on_error = \"open\"):\n{e}\n\
+         (a configuration that cannot be read cannot set hook.on_error = \"open\"):\n{e:#}\n\
          Fix the configuration, then try again."
     );
     2
@@ -746,55 +775,68 @@ fn watchdog(name: &'static str, s: &Settings) -> Option<std::thread::JoinHandle<
     }))
 }
 
-fn rules(action: RulesAction, common: &Common) -> Result<u8> {
+fn rules(action: RulesAction) -> Result<u8> {
     let cwd = std::env::current_dir()?;
+    let (RulesAction::List { common, .. } | RulesAction::Check { common }) = &action;
     let s = settings(Some(&config_root(&cwd)), common)?;
     let scanner = Scanner::new(&s, None)?;
-    let stdout = &mut std::io::stdout();
-    match action {
-        RulesAction::List { json } => {
-            nbguard::commands::rules::write_list(stdout, &scanner, json)?;
-            Ok(0)
+    let mut buf = Vec::new();
+    let code = match action {
+        RulesAction::List { json, .. } => {
+            nbguard::commands::rules::write_list(&mut buf, &scanner, json)?;
+            0
         }
-        RulesAction::Check => {
-            let mut failures = Vec::new();
-            let mut examples = 0;
-            for rule in &scanner.catalogue().rules {
-                if let Err(e) = rule.compile_now() {
-                    failures.push(e.to_string());
-                    continue;
-                }
-                if rule.examples.is_empty() || rule.negative_examples.is_empty() {
-                    failures.push(format!(
-                        "{}: needs at least one example and one negative example",
-                        rule.id
-                    ));
-                }
-                examples += rule.examples.len() + rule.negative_examples.len();
-                for f in nbguard::commands::rules::check_rule(&scanner, rule) {
-                    failures.push(format!(
-                        "{} [{}] {}: {}",
-                        f.rule,
-                        f.placement,
-                        report::clean(&f.example),
-                        f.problem
-                    ));
-                }
-            }
-            for f in &failures {
-                println!("FAIL {f}");
-            }
-            println!(
-                "{} rules, {} examples, {} failures",
-                scanner.catalogue().rules.len(),
-                examples,
-                failures.len()
-            );
-            if failures.is_empty() {
-                Ok(0)
-            } else {
-                bail!("{} rule check failures", failures.len())
-            }
+        RulesAction::Check { .. } => {
+            let failures = check_rules(&mut buf, &scanner, &s)?;
+            u8::from(failures > 0)
+        }
+    };
+    emit(&buf, None, false)?;
+    if code != 0 {
+        bail!("rules check found problems (listed above)");
+    }
+    Ok(0)
+}
+
+/// Runs every rule's examples through the whole pipeline; writes one line per failure and a
+/// summary, and returns the number of failures.
+fn check_rules(w: &mut dyn Write, scanner: &Scanner, s: &Settings) -> Result<usize> {
+    let mut failures = Vec::new();
+    let mut examples = 0;
+    let custom: Vec<&str> = s.custom_rules.iter().map(|r| r.id.as_str()).collect();
+    for rule in &scanner.catalogue().rules {
+        if let Err(e) = rule.compile_now() {
+            failures.push(format!("{:#}", anyhow::Error::new(e)));
+            continue;
+        }
+        if rule.examples.is_empty() || rule.negative_examples.is_empty() {
+            failures.push(format!(
+                "{}: needs at least one example and one negative example",
+                rule.id
+            ));
+        }
+        examples += rule.examples.len() + rule.negative_examples.len();
+        for f in nbguard::commands::rules::check_rule(scanner, rule) {
+            // Examples may hold working keys copied by a user: shown masked, like any secret.
+            failures.push(format!(
+                "{} [{}] example `{}`: {}",
+                f.rule,
+                f.placement,
+                nbguard::finding::mask(&f.example),
+                f.problem
+            ));
         }
     }
+    for f in &failures {
+        writeln!(w, "FAIL {f}")?;
+    }
+    writeln!(
+        w,
+        "{} rules ({} custom), {} examples, {} failures",
+        scanner.catalogue().rules.len(),
+        custom.len(),
+        examples,
+        failures.len()
+    )?;
+    Ok(failures.len())
 }

@@ -15,7 +15,7 @@ use crate::finding::{
 };
 use crate::notebook::{self, Document, Segment};
 use crate::rules::memo::Memo;
-use crate::rules::{Catalogue, CatalogueError, Match, RawRule, Rule};
+use crate::rules::{Catalogue, CatalogueError, Match, Rule};
 use crate::source::{Item, Provenance};
 use crate::suppress::{self, Allowlist, AllowlistError, Baseline};
 
@@ -26,7 +26,9 @@ pub enum ScannerError {
     Catalogue(#[from] CatalogueError),
     #[error(transparent)]
     Allowlist(#[from] AllowlistError),
-    #[error("invalid rule glob `{glob}`: {source}")]
+    #[error(transparent)]
+    Select(#[from] crate::rules::select::SelectError),
+    #[error("invalid rule glob `{glob}`")]
     Glob {
         glob: String,
         #[source]
@@ -57,7 +59,7 @@ const LFS_MAGIC: &[u8] = b"version https://git-lfs.github.com/spec/";
 impl Scanner {
     pub fn new(settings: &Settings, baseline: Option<Baseline>) -> Result<Self, ScannerError> {
         Ok(Scanner {
-            catalogue: Catalogue::new(select_rules(settings)?)?,
+            catalogue: Catalogue::new(crate::rules::select::select(settings)?)?,
             severity: settings
                 .severity
                 .iter()
@@ -423,32 +425,6 @@ pub struct View<'a> {
     pub new: &'a [u8],
     pub old: Option<&'a [u8]>,
     pub provenance: &'a Provenance,
-}
-
-/// Built-in rules plus custom ones, minus what settings switch off.
-fn select_rules(settings: &Settings) -> Result<Vec<Rule>, ScannerError> {
-    let mut raw: Vec<RawRule> = crate::rules::catalogue::builtin_raw()?;
-    for custom in &settings.custom_rules {
-        raw.retain(|r| r.id != custom.id);
-        raw.push(custom.clone());
-    }
-    let disable: Vec<GlobMatcher> = settings
-        .disable
-        .iter()
-        .map(|g| glob(g))
-        .collect::<Result<_, _>>()?;
-    let only: Vec<GlobMatcher> = settings
-        .only
-        .iter()
-        .map(|g| glob(g))
-        .collect::<Result<_, _>>()?;
-    raw.retain(|r| {
-        !disable.iter().any(|g| g.is_match(&r.id))
-            && (only.is_empty() || only.iter().any(|g| g.is_match(&r.id)))
-    });
-    raw.iter()
-        .map(|r| r.compile().map_err(ScannerError::from))
-        .collect()
 }
 
 fn glob(g: &str) -> Result<GlobMatcher, ScannerError> {

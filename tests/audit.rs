@@ -777,7 +777,8 @@ fn sarif_report_validates_against_the_schema_with_one_result_per_occurrence() {
         "/tests/fixtures/sarif/sarif-schema-2.1.0.json"
     );
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(schema_path).expect("the SARIF schema is vendored in tests/fixtures"),
+        &std::fs::read_to_string(schema_path)
+            .expect("the SARIF schema is vendored in tests/fixtures"),
     )
     .expect("the schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");

@@ -365,7 +365,8 @@ fn sarif_output_validates_against_the_official_schema() {
         "/tests/fixtures/sarif/sarif-schema-2.1.0.json"
     );
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(schema_path).expect("the SARIF schema is vendored in tests/fixtures"),
+        &std::fs::read_to_string(schema_path)
+            .expect("the SARIF schema is vendored in tests/fixtures"),
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");

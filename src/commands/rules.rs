@@ -261,10 +261,8 @@ fn raw_position_problem(raw: &str, f: &crate::finding::Finding) -> Option<String
     let head: String = encoded.chars().take(4).collect();
     (!at.starts_with(&head)).then(|| {
         format!(
-            "raw position {}:{} does not point at the secret (`{}`)",
-            f.line,
-            f.column,
-            at.chars().take(12).collect::<String>()
+            "raw position {}:{} does not point at the secret",
+            f.line, f.column
         )
     })
 }

@@ -10,7 +10,7 @@ use crate::source::{worktree, Item, Provenance};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Path {
         path: PathBuf,
         #[source]

@@ -30,19 +30,19 @@ pub struct Entry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error("cannot read baseline {path}: {source}")]
+    #[error("cannot read baseline {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid baseline {path}: {source}")]
+    #[error("invalid baseline {path}")]
     Parse {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
-    #[error("cannot write baseline {path}: {source}")]
+    #[error("cannot write baseline {path}")]
     Write {
         path: PathBuf,
         #[source]

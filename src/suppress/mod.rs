@@ -25,13 +25,13 @@ pub struct Allowlist {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AllowlistError {
-    #[error("invalid allowlist path glob `{glob}`: {source}")]
+    #[error("invalid allowlist path glob `{glob}`")]
     Glob {
         glob: String,
         #[source]
         source: globset::Error,
     },
-    #[error("invalid allowlist secret regex `{regex}`: {source}")]
+    #[error("invalid allowlist secret regex `{regex}`")]
     Regex {
         regex: String,
         #[source]
