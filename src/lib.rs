@@ -12,6 +12,7 @@ pub mod diff;
 pub mod finding;
 pub mod hooks;
 pub mod notebook;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scanner;

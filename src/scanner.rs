@@ -249,11 +249,24 @@ impl Scanner {
         if matches.is_empty() {
             return Vec::new();
         }
+        // Every secret any rule matched is masked wherever this segment's text is shown, also
+        // when overlap resolution below keeps another rule's match in its place.
+        let matched: Vec<(usize, usize)> = matches
+            .iter()
+            .map(|m| (m.secret_start, m.secret_end))
+            .collect();
+        let mut secrets: Vec<&str> = matched
+            .iter()
+            .map(|&(s, e)| &seg.body.text[s..e])
+            .collect();
+        secrets.sort_unstable();
+        secrets.dedup();
         dedupe(&self.catalogue.rules, &mut matches);
         let ctx = SegmentMatches {
             segment: seg,
             lines: LineIndex::new(&seg.body.text),
-            matches: &matches,
+            matched: &matched,
+            secrets: &secrets,
         };
         let seg_lines = &ctx.lines;
         let pii_counts = pii_counts(&self.catalogue.rules, seg, &matches);
@@ -299,7 +312,11 @@ impl Scanner {
         last: usize,
         pii_distinct: Option<usize>,
     ) -> Finding {
-        let (seg, seg_lines, all) = (ctx.segment, &ctx.lines, ctx.matches);
+        let (seg, seg_lines) = (ctx.segment, &ctx.lines);
+        let shown = |s: &Option<String>| {
+            s.as_deref()
+                .map(|s| crate::redact::mask_text(s, &[], ctx.secrets))
+        };
         let text = &seg.body.text;
         let secret = text[m.secret_start..m.secret_end].to_string();
         let raw_at = seg.body.raw_offset(m.secret_start);
@@ -317,13 +334,14 @@ impl Scanner {
             raw_lines.line_of(end_raw) + 1
         };
         let fingerprint = finding::fingerprint(&rule.id, &secret);
+        // Cell ids, cell types and output names come from the file too.
         let notebook = doc.nbformat.map(|_| NotebookLocation {
             cell: seg.origin.cell,
-            cell_id: seg.origin.cell_id.clone(),
-            cell_type: seg.origin.cell_type.clone(),
+            cell_id: shown(&seg.origin.cell_id),
+            cell_type: shown(&seg.origin.cell_type),
             part: seg.origin.part,
             output: seg.origin.output,
-            output_kind: seg.origin.output_kind.clone(),
+            output_kind: shown(&seg.origin.output_kind),
             line: first + 1,
         });
         let mut severity =
@@ -359,10 +377,10 @@ impl Scanner {
             column,
             end_line: end_line.max(line),
             notebook,
-            snippet: snippet(line_text, seg_lines.start(first), m, all),
+            snippet: snippet(line_text, seg_lines.start(first), m, ctx),
             secret,
             fingerprint,
-            fix: fix_hint(rule, seg.origin.part),
+            fix: fix_hint(rule, &seg.origin),
             suppressed,
             commit: match item.provenance {
                 Provenance::Commit(c) => Some(c.clone()),
@@ -415,7 +433,9 @@ const PARALLEL_SEGMENTS_FROM: usize = 256 * 1024;
 struct SegmentMatches<'a> {
     segment: &'a Segment,
     lines: LineIndex,
-    matches: &'a [Match],
+    /// Secret ranges of every match before overlaps were resolved, and their distinct values.
+    matched: &'a [(usize, usize)],
+    secrets: &'a [&'a str],
 }
 
 /// Content to scan, borrowed.
@@ -563,58 +583,51 @@ fn pii_counts(rules: &[Rule], seg: &Segment, matches: &[Match]) -> Vec<(usize, u
     out.into_iter().map(|(r, s)| (r, s.len())).collect()
 }
 
-fn fix_hint(rule: &Rule, part: Option<Part>) -> String {
+/// How to fix a finding, in the terms of where it is: the rule's advice is about the value, and
+/// the part that holds it (a markdown cell, an output, the metadata) decides what to do there.
+fn fix_hint(rule: &Rule, origin: &notebook::Origin) -> String {
+    let markdown = origin.cell_type.as_deref() == Some("markdown");
+    if rule.id.starts_with("pii.") {
+        return match origin.part {
+            // Personal-data rules explain how to keep data out of displayed outputs.
+            Some(Part::Output) if !rule.fix.is_empty() => rule.fix.clone(),
+            Some(Part::Output) => "Clear this cell's output (or strip outputs with nbstripout), and mask or pseudonymise the data before it is displayed.".into(),
+            Some(Part::Source) if markdown => "Remove the personal data from this markdown cell, or replace it with a made-up value (an address at example.com, a 555 number).".into(),
+            Some(Part::Source) => "Remove the personal data from this cell's code, or replace it with synthetic values; load real data at run time from where it is protected.".into(),
+            Some(Part::Metadata) => "Remove the personal data from the metadata (Edit > Cell metadata, or the notebook's metadata).".into(),
+            Some(Part::Attachment) => "Remove the attachment that holds the personal data from the cell.".into(),
+            None => "Remove the personal data from the file, or replace it with synthetic values.".into(),
+        };
+    }
     let base = if rule.fix.is_empty() {
-        if rule.id.starts_with("pii.") {
-            "Remove the personal data or replace it with synthetic values.".to_string()
-        } else {
-            "Remove the value, rotate it, and load it from the environment or a secret manager."
-                .to_string()
-        }
+        "Remove the value, rotate it, and load it from the environment or a secret manager."
+            .to_string()
     } else {
         rule.fix.clone()
     };
-    match part {
+    match origin.part {
         Some(Part::Output) => {
             format!("Clear this cell's output (or strip outputs with nbstripout). {base}")
         }
+        Some(Part::Metadata) => format!("Remove the value from the metadata. {base}"),
+        Some(Part::Attachment) => format!("Remove the attachment from the cell. {base}"),
+        Some(Part::Source) if markdown => format!("Remove the value from this markdown cell. {base}"),
         _ => base,
     }
 }
 
-/// The line with the secret masked and control characters removed, cut to a readable length.
-fn snippet(line: &str, line_start: usize, m: &Match, all: &[Match]) -> String {
-    // Every secret found on the line is masked, not only this finding's.
+/// The line with every secret masked (see `redact`), cut to a readable length.
+fn snippet(line: &str, line_start: usize, m: &Match, ctx: &SegmentMatches) -> String {
     let line_end = line_start + line.len();
-    let mut spans: Vec<(usize, usize)> = all
+    let spans: Vec<(usize, usize)> = ctx
+        .matched
         .iter()
-        .filter(|x| x.secret_start < line_end && x.secret_end > line_start)
-        .map(|x| {
-            (
-                x.secret_start.max(line_start) - line_start,
-                x.secret_end.min(line_end) - line_start,
-            )
-        })
-        .filter(|&(s, e)| s < e && line.is_char_boundary(s) && line.is_char_boundary(e))
+        .filter(|&&(s, e)| s < line_end && e > line_start)
+        .map(|&(s, e)| (s.max(line_start) - line_start, e.min(line_end) - line_start))
         .collect();
-    spans.sort_unstable();
-    let mut masked = String::with_capacity(line.len());
-    let mut at = 0;
-    for (s, e) in spans {
-        if s < at {
-            continue;
-        }
-        masked.push_str(&line[at..s]);
-        masked.push_str(&finding::mask(&line[s..e]));
-        at = e;
-    }
-    masked.push_str(&line[at..]);
+    let masked = crate::redact::mask_text(line, &spans, ctx.secrets);
     let focus = m.secret_start.saturating_sub(line_start);
-    let clean: String = masked
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let clean = clean.trim();
+    let clean = masked.trim();
     if clean.chars().count() > 200 {
         let start = clean
             .char_indices()

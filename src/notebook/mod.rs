@@ -57,13 +57,40 @@ impl Document {
     }
 }
 
-/// Why a `.ipynb` was scanned as plain text.
+/// Why a `.ipynb` was scanned as plain text. Only a position and a kind: the JSON parser's own
+/// messages quote the content they stumbled on, which may be the very secret being looked for.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParseError {
-    #[error("not valid JSON ({0}); scanned as plain text")]
-    Json(String),
-    #[error("valid JSON but not a notebook (no `cells` or `worksheets`); scanned as plain text")]
+    #[error("not valid JSON ({what} at line {line}, column {column}); scanned as plain text")]
+    Json {
+        what: &'static str,
+        line: usize,
+        column: usize,
+    },
+    #[error("valid JSON, but not a notebook (a value of the wrong type at line {line}, column {column}); scanned as plain text")]
+    WrongType { line: usize, column: usize },
+    #[error("valid JSON, but not a notebook (no `cells`); scanned as plain text")]
     NotNotebook,
+}
+
+impl From<serde_json::Error> for ParseError {
+    fn from(e: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let (line, column) = (e.line(), e.column());
+        match e.classify() {
+            Category::Data => ParseError::WrongType { line, column },
+            Category::Eof => ParseError::Json {
+                what: "ends too early",
+                line,
+                column,
+            },
+            Category::Syntax | Category::Io => ParseError::Json {
+                what: "syntax error",
+                line,
+                column,
+            },
+        }
+    }
 }
 
 type Object<'a> = BTreeMap<String, &'a RawValue>;
@@ -82,7 +109,7 @@ struct RawNotebook<'a> {
 
 /// Parses notebook JSON into segments.
 pub fn parse(raw: &str) -> Result<Document, ParseError> {
-    let nb: RawNotebook = serde_json::from_str(raw).map_err(|e| ParseError::Json(e.to_string()))?;
+    let nb: RawNotebook = serde_json::from_str(raw)?;
     let mut b = Builder {
         raw,
         segments: Vec::new(),
@@ -348,6 +375,7 @@ fn v3_mime(key: &str) -> Option<&'static str> {
         "markdown" => "text/markdown",
         "json" => "application/json",
         "javascript" => "application/javascript",
+        "svg" => "image/svg+xml",
         _ => return None,
     })
 }
@@ -355,6 +383,10 @@ fn v3_mime(key: &str) -> Option<&'static str> {
 /// Text worth scanning; everything else in a mime bundle is a binary payload or a picture.
 fn is_textual_mime(mime: &str) -> bool {
     let m = mime.to_ascii_lowercase();
+    // SVG is text, and can carry text (labels, titles, embedded scripts).
+    if m == "image/svg+xml" {
+        return true;
+    }
     if m.starts_with("image/")
         || m.starts_with("audio/")
         || m.starts_with("video/")

@@ -187,27 +187,265 @@ impl MappedText {
     }
 }
 
+/// The character reference at the start of `s` (`&amp;`, `&#65;`, `&#x41;`) and its length.
+/// Numeric references and the named ones in common use (ASCII punctuation, Latin-1, typography)
+/// are decoded: a key written `&#65;KIA…` in an HTML output is still a key.
 fn html_entity(s: &str) -> Option<(char, usize)> {
-    const NAMED: &[(&str, char)] = &[
-        ("&amp;", '&'),
-        ("&lt;", '<'),
-        ("&gt;", '>'),
-        ("&quot;", '"'),
-        ("&apos;", '\''),
-        ("&nbsp;", ' '),
-        ("&#39;", '\''),
-        ("&#x27;", '\''),
-        ("&#34;", '"'),
-        ("&#x2F;", '/'),
-        ("&#47;", '/'),
-        ("&#61;", '='),
-        ("&#x3D;", '='),
-    ];
+    if let Some(rest) = s.strip_prefix("&#") {
+        let (radix, digits) = match rest.strip_prefix(['x', 'X']) {
+            Some(hex) => (16, hex),
+            None => (10, rest),
+        };
+        let n = digits
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || (radix == 16 && b.is_ascii_hexdigit()))
+            .count();
+        if n == 0 || n > 8 {
+            return None;
+        }
+        let value = u32::from_str_radix(&digits[..n], radix).ok()?;
+        let mut len = s.len() - digits.len() + n;
+        if s[len..].starts_with(';') {
+            len += 1;
+        }
+        let c = char::from_u32(value)
+            .filter(|c| *c != '\0')
+            .unwrap_or('\u{fffd}');
+        return Some((c, len));
+    }
+    let name_len = s[1..]
+        .bytes()
+        .take(MAX_NAME + 1)
+        .take_while(u8::is_ascii_alphanumeric)
+        .count();
+    if name_len == 0 || name_len > MAX_NAME || s.as_bytes().get(1 + name_len) != Some(&b';') {
+        return None;
+    }
+    let name = &s[1..1 + name_len];
     NAMED
-        .iter()
-        .find(|(n, _)| s.starts_with(n))
-        .map(|(n, c)| (*c, n.len()))
+        .binary_search_by(|(n, _)| n.cmp(&name))
+        .ok()
+        .map(|i| (NAMED[i].1, name_len + 2))
 }
+
+const MAX_NAME: usize = 12;
+
+/// Named character references, sorted by name for binary search.
+const NAMED: &[(&str, char)] = &[
+        ("AElig", '\u{c6}'),
+        ("AMP", '&'),
+        ("Aacute", '\u{c1}'),
+        ("Acirc", '\u{c2}'),
+        ("Agrave", '\u{c0}'),
+        ("Aring", '\u{c5}'),
+        ("Atilde", '\u{c3}'),
+        ("Auml", '\u{c4}'),
+        ("COPY", '\u{a9}'),
+        ("Ccedil", '\u{c7}'),
+        ("Dagger", '\u{2021}'),
+        ("Delta", '\u{394}'),
+        ("DiacriticalGrave", '`'),
+        ("ETH", '\u{d0}'),
+        ("Eacute", '\u{c9}'),
+        ("Ecirc", '\u{ca}'),
+        ("Egrave", '\u{c8}'),
+        ("Euml", '\u{cb}'),
+        ("GT", '>'),
+        ("Hat", '^'),
+        ("Iacute", '\u{cd}'),
+        ("Icirc", '\u{ce}'),
+        ("Igrave", '\u{cc}'),
+        ("Iuml", '\u{cf}'),
+        ("LT", '<'),
+        ("NewLine", '\u{a}'),
+        ("Ntilde", '\u{d1}'),
+        ("OElig", '\u{152}'),
+        ("Oacute", '\u{d3}'),
+        ("Ocirc", '\u{d4}'),
+        ("Ograve", '\u{d2}'),
+        ("Omega", '\u{3a9}'),
+        ("Oslash", '\u{d8}'),
+        ("Otilde", '\u{d5}'),
+        ("Ouml", '\u{d6}'),
+        ("Prime", '\u{2033}'),
+        ("QUOT", '"'),
+        ("REG", '\u{ae}'),
+        ("Scaron", '\u{160}'),
+        ("Sigma", '\u{3a3}'),
+        ("THORN", '\u{de}'),
+        ("Tab", '\u{9}'),
+        ("Uacute", '\u{da}'),
+        ("Ucirc", '\u{db}'),
+        ("Ugrave", '\u{d9}'),
+        ("UnderBar", '_'),
+        ("Uuml", '\u{dc}'),
+        ("VerticalLine", '|'),
+        ("Yacute", '\u{dd}'),
+        ("Yuml", '\u{178}'),
+        ("aacute", '\u{e1}'),
+        ("acirc", '\u{e2}'),
+        ("acute", '\u{b4}'),
+        ("aelig", '\u{e6}'),
+        ("agrave", '\u{e0}'),
+        ("alpha", '\u{3b1}'),
+        ("amp", '&'),
+        ("apos", '\''),
+        ("aring", '\u{e5}'),
+        ("ast", '*'),
+        ("asymp", '\u{2248}'),
+        ("atilde", '\u{e3}'),
+        ("auml", '\u{e4}'),
+        ("bdquo", '\u{201e}'),
+        ("beta", '\u{3b2}'),
+        ("brvbar", '\u{a6}'),
+        ("bsol", '\\'),
+        ("bull", '\u{2022}'),
+        ("ccedil", '\u{e7}'),
+        ("cedil", '\u{b8}'),
+        ("cent", '\u{a2}'),
+        ("check", '\u{2713}'),
+        ("circ", '\u{2c6}'),
+        ("colon", ':'),
+        ("comma", ','),
+        ("commat", '@'),
+        ("copy", '\u{a9}'),
+        ("cross", '\u{2717}'),
+        ("curren", '\u{a4}'),
+        ("dagger", '\u{2020}'),
+        ("darr", '\u{2193}'),
+        ("dash", '\u{2010}'),
+        ("deg", '\u{b0}'),
+        ("delta", '\u{3b4}'),
+        ("divide", '\u{f7}'),
+        ("dollar", '$'),
+        ("eacute", '\u{e9}'),
+        ("ecirc", '\u{ea}'),
+        ("egrave", '\u{e8}'),
+        ("emsp", '\u{2003}'),
+        ("ensp", '\u{2002}'),
+        ("epsilon", '\u{3b5}'),
+        ("equals", '='),
+        ("eth", '\u{f0}'),
+        ("euml", '\u{eb}'),
+        ("euro", '\u{20ac}'),
+        ("excl", '!'),
+        ("fnof", '\u{192}'),
+        ("frac12", '\u{bd}'),
+        ("frac14", '\u{bc}'),
+        ("frac34", '\u{be}'),
+        ("frasl", '\u{2044}'),
+        ("gamma", '\u{3b3}'),
+        ("ge", '\u{2265}'),
+        ("grave", '`'),
+        ("gt", '>'),
+        ("harr", '\u{2194}'),
+        ("hellip", '\u{2026}'),
+        ("hyphen", '\u{2010}'),
+        ("iacute", '\u{ed}'),
+        ("icirc", '\u{ee}'),
+        ("iexcl", '\u{a1}'),
+        ("igrave", '\u{ec}'),
+        ("infin", '\u{221e}'),
+        ("iquest", '\u{bf}'),
+        ("iuml", '\u{ef}'),
+        ("lambda", '\u{3bb}'),
+        ("laquo", '\u{ab}'),
+        ("larr", '\u{2190}'),
+        ("lbrace", '{'),
+        ("lbrack", '['),
+        ("lcub", '{'),
+        ("ldquo", '\u{201c}'),
+        ("le", '\u{2264}'),
+        ("lowbar", '_'),
+        ("lpar", '('),
+        ("lrm", '\u{200e}'),
+        ("lsaquo", '\u{2039}'),
+        ("lsqb", '['),
+        ("lsquo", '\u{2018}'),
+        ("lt", '<'),
+        ("macr", '\u{af}'),
+        ("mdash", '\u{2014}'),
+        ("micro", '\u{b5}'),
+        ("midast", '*'),
+        ("middot", '\u{b7}'),
+        ("minus", '\u{2212}'),
+        ("mu", '\u{3bc}'),
+        ("nbsp", '\u{a0}'),
+        ("ndash", '\u{2013}'),
+        ("ne", '\u{2260}'),
+        ("not", '\u{ac}'),
+        ("ntilde", '\u{f1}'),
+        ("num", '#'),
+        ("oacute", '\u{f3}'),
+        ("ocirc", '\u{f4}'),
+        ("oelig", '\u{153}'),
+        ("ograve", '\u{f2}'),
+        ("oline", '\u{203e}'),
+        ("omega", '\u{3c9}'),
+        ("ordf", '\u{aa}'),
+        ("ordm", '\u{ba}'),
+        ("oslash", '\u{f8}'),
+        ("otilde", '\u{f5}'),
+        ("ouml", '\u{f6}'),
+        ("para", '\u{b6}'),
+        ("percnt", '%'),
+        ("period", '.'),
+        ("permil", '\u{2030}'),
+        ("pi", '\u{3c0}'),
+        ("plus", '+'),
+        ("plusmn", '\u{b1}'),
+        ("pound", '\u{a3}'),
+        ("prime", '\u{2032}'),
+        ("prod", '\u{220f}'),
+        ("quest", '?'),
+        ("quot", '"'),
+        ("radic", '\u{221a}'),
+        ("raquo", '\u{bb}'),
+        ("rarr", '\u{2192}'),
+        ("rbrace", '}'),
+        ("rbrack", ']'),
+        ("rcub", '}'),
+        ("rdquo", '\u{201d}'),
+        ("reg", '\u{ae}'),
+        ("rlm", '\u{200f}'),
+        ("rpar", ')'),
+        ("rsaquo", '\u{203a}'),
+        ("rsqb", ']'),
+        ("rsquo", '\u{2019}'),
+        ("sbquo", '\u{201a}'),
+        ("scaron", '\u{161}'),
+        ("sect", '\u{a7}'),
+        ("semi", ';'),
+        ("shy", '\u{ad}'),
+        ("sigma", '\u{3c3}'),
+        ("sol", '/'),
+        ("star", '\u{2606}'),
+        ("starf", '\u{2605}'),
+        ("sum", '\u{2211}'),
+        ("sup1", '\u{b9}'),
+        ("sup2", '\u{b2}'),
+        ("sup3", '\u{b3}'),
+        ("szlig", '\u{df}'),
+        ("theta", '\u{3b8}'),
+        ("thinsp", '\u{2009}'),
+        ("thorn", '\u{fe}'),
+        ("tilde", '\u{2dc}'),
+        ("times", '\u{d7}'),
+        ("trade", '\u{2122}'),
+        ("uacute", '\u{fa}'),
+        ("uarr", '\u{2191}'),
+        ("ucirc", '\u{fb}'),
+        ("ugrave", '\u{f9}'),
+        ("uml", '\u{a8}'),
+        ("uuml", '\u{fc}'),
+        ("verbar", '|'),
+        ("vert", '|'),
+        ("yacute", '\u{fd}'),
+        ("yen", '\u{a5}'),
+        ("yuml", '\u{ff}'),
+        ("zwj", '\u{200d}'),
+        ("zwnj", '\u{200c}'),
+];
 
 /// Index one past the closing quote of the string starting at `start`.
 fn string_end(b: &[u8], start: usize) -> usize {
@@ -302,6 +540,20 @@ mod tests {
         assert_eq!(&raw[m.raw_offset(s)..m.raw_offset(s) + 3], "sig");
         let b = m.text.find('B').unwrap();
         assert_eq!(&raw[m.raw_offset(b)..m.raw_offset(b) + 1], "B");
+    }
+
+    #[test]
+    fn numeric_and_named_references_are_decoded_with_exact_offsets() {
+        let raw = r#""&#65;KIA&#x5a;&#x7A;1&lt;&eacute;&commat;&bogus;&#;x""#;
+        let mut m = MappedText::default();
+        m.push_json_string(raw, 0, false);
+        m.decode_html_entities();
+        assert_eq!(m.text, "AKIAZz1<é@&bogus;&#;x");
+        let one = m.text.find('1').unwrap();
+        assert_eq!(&raw[m.raw_offset(one)..m.raw_offset(one) + 1], "1");
+        let x = m.text.rfind('x').unwrap();
+        assert_eq!(&raw[m.raw_offset(x)..m.raw_offset(x) + 1], "x");
+        assert!(super::NAMED.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]

@@ -118,7 +118,7 @@ pub fn write_text(w: &mut dyn Write, r: &Report, o: &Options) -> io::Result<()> 
             )?;
         }
         writeln!(w, "    what:    {}: {}", f.title, shown_secret(f, o.reveal))?;
-        if !f.snippet.is_empty() && !o.reveal {
+        if !f.snippet.is_empty() {
             writeln!(w, "    line:    {}", f.snippet)?;
         }
         if let Some(s) = &f.suppressed {

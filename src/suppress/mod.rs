@@ -155,13 +155,19 @@ fn nbguard_marker(lower: &str, marker: &str, rule: &str) -> Option<String> {
         return Some(marker.to_string());
     };
     let list = &list[..list.find(']')?];
-    let covered = list.split(',').map(str::trim).any(|r| {
-        r == rule
-            || globset::Glob::new(r)
-                .map(|g| g.compile_matcher().is_match(rule))
-                .unwrap_or(false)
-    });
-    covered.then(|| format!("{marker}[{list}]"))
+    // Only the entries that cover the rule are kept for the report: the line is scanned content,
+    // and anything else between the brackets could be part of a secret.
+    let covering: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|r| {
+            *r == rule
+                || globset::Glob::new(r)
+                    .map(|g| g.compile_matcher().is_match(rule))
+                    .unwrap_or(false)
+        })
+        .collect();
+    (!covering.is_empty()).then(|| format!("{marker}[{}]", covering.join(", ")))
 }
 
 #[cfg(test)]
