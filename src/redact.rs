@@ -20,10 +20,7 @@ pub fn mask_text(text: &str, spans: &[(usize, usize)], secrets: &[&str]) -> Stri
         .filter(|&(s, e)| s < e && text.is_char_boundary(s) && text.is_char_boundary(e))
         .collect();
     for secret in secrets.iter().filter(|s| s.len() >= MIN_OCCURRENCE) {
-        ranges.extend(
-            text.match_indices(secret)
-                .map(|(at, m)| (at, at + m.len())),
-        );
+        ranges.extend(text.match_indices(secret).map(|(at, m)| (at, at + m.len())));
     }
     ranges.extend(credential_like(text));
     ranges.sort_unstable();
@@ -55,9 +52,10 @@ pub fn mask_text(text: &str, spans: &[(usize, usize)], secrets: &[&str]) -> Stri
 /// ordinary words. (The match itself is still masked through its span.)
 const MIN_OCCURRENCE: usize = 4;
 
-/// Byte ranges of tokens that look like credentials: long runs of key characters mixing letters
-/// and digits, with the entropy of random text. Identifiers and words have too little of one or
-/// the other; a masked hash in a snippet costs nothing.
+/// Byte ranges of tokens that look like credentials: runs of key characters with the entropy of
+/// random text, either long (16+) and mixing letters and digits, or shorter (12+) and mixing
+/// upper case, lower case and digits as passwords do. Identifiers and words have too little of
+/// one or the other; a masked hash in a snippet costs nothing.
 fn credential_like(text: &str) -> Vec<(usize, usize)> {
     let is_key_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-');
     let b = text.as_bytes();
@@ -73,9 +71,16 @@ fn credential_like(text: &str) -> Vec<(usize, usize)> {
             i += 1;
         }
         let token = &text[start..i];
-        let digits = token.bytes().filter(u8::is_ascii_digit).count();
-        let letters = token.bytes().filter(u8::is_ascii_alphabetic).count();
-        if token.len() >= 16 && digits >= 2 && letters >= 4 && entropy(token) >= 3.5 {
+        let count = |f: fn(&u8) -> bool| token.bytes().filter(f).count();
+        let (digits, upper, lower) = (
+            count(u8::is_ascii_digit),
+            count(u8::is_ascii_uppercase),
+            count(u8::is_ascii_lowercase),
+        );
+        let long = token.len() >= 16 && digits >= 2 && upper + lower >= 4 && entropy(token) >= 3.5;
+        let password =
+            token.len() >= 12 && digits >= 2 && upper >= 2 && lower >= 2 && entropy(token) >= 3.0;
+        if long || password {
             out.push((start, i));
         }
     }
@@ -98,8 +103,15 @@ mod tests {
     #[test]
     fn random_looking_tokens_are_masked_and_words_are_not() {
         let token = ["xq7", "Lm2Pw9", "Rt4Kz8Vn3"].concat();
-        let out = mask_text(&format!("print({token}) # model_name_v2 rows=120"), &[], &[]);
+        let out = mask_text(
+            &format!("print({token}) # model_name_v2 rows=120"),
+            &[],
+            &[],
+        );
         assert!(!out.contains(&token), "{out}");
+        let pw = ["bc91", "6WfhCbJL7q"].concat();
+        assert!(!mask_text(&format!("pw = {pw}"), &[], &[]).contains(&pw));
+        assert!(mask_text("df_2024_sales_final", &[], &[]).contains("df_2024_sales_final"));
         assert!(out.contains("model_name_v2 rows=120"), "{out}");
         assert_eq!(mask_text("a\u{1b}[31mb", &[], &[]), "a [31mb");
     }

@@ -255,10 +255,7 @@ impl Scanner {
             .iter()
             .map(|m| (m.secret_start, m.secret_end))
             .collect();
-        let mut secrets: Vec<&str> = matched
-            .iter()
-            .map(|&(s, e)| &seg.body.text[s..e])
-            .collect();
+        let mut secrets: Vec<&str> = matched.iter().map(|&(s, e)| &seg.body.text[s..e]).collect();
         secrets.sort_unstable();
         secrets.dedup();
         dedupe(&self.catalogue.rules, &mut matches);
@@ -611,7 +608,9 @@ fn fix_hint(rule: &Rule, origin: &notebook::Origin) -> String {
         }
         Some(Part::Metadata) => format!("Remove the value from the metadata. {base}"),
         Some(Part::Attachment) => format!("Remove the attachment from the cell. {base}"),
-        Some(Part::Source) if markdown => format!("Remove the value from this markdown cell. {base}"),
+        Some(Part::Source) if markdown => {
+            format!("Remove the value from this markdown cell. {base}")
+        }
         _ => base,
     }
 }

@@ -22,16 +22,30 @@ fn a_parser_error_is_reported_by_position_and_kind_without_the_content() {
     let pw = password();
     let pass = ["pass", "word"].concat();
     // `cells` is a string: the JSON parser's own message quotes it.
-    let text = serde_json::to_string(&json!({"cells": format!("{pass} = \"{pw}\""), "nbformat": 4}))
-        .expect("serialises");
+    let text =
+        serde_json::to_string(&json!({"cells": format!("{pass} = \"{pw}\""), "nbformat": 4}))
+            .expect("serialises");
     repo.write("bad.ipynb", text);
-    repo.write("cut.ipynb", format!("{{\"cells\": [{{\"source\": \"{pass} = '{pw}'"));
+    repo.write(
+        "cut.ipynb",
+        format!("{{\"cells\": [{{\"source\": \"{pass} = '{pw}'"),
+    );
     for format in ["text", "json", "sarif"] {
         let out = repo.nbguard(&["scan", "--no-config", "--format", format, "."]);
-        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!all.contains(&pw), "{format}: {all}");
-        assert!(all.contains("not a notebook (a value of the wrong type at line 1, column"), "{format}: {all}");
-        assert!(all.contains("not valid JSON (ends too early at line 1, column"), "{format}: {all}");
+        assert!(
+            all.contains("not a notebook (a value of the wrong type at line 1, column"),
+            "{format}: {all}"
+        );
+        assert!(
+            all.contains("not valid JSON (ends too early at line 1, column"),
+            "{format}: {all}"
+        );
     }
 }
 
@@ -41,7 +55,10 @@ fn valid_json_without_cells_is_called_valid_json_but_not_a_notebook() {
     repo.write("data.ipynb", r#"{"rows": [1, 2, 3]}"#);
     let out = repo.nbguard(&["scan", "--no-config", "."]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("valid JSON, but not a notebook (no `cells`)"), "{text}");
+    assert!(
+        text.contains("valid JSON, but not a notebook (no `cells`)"),
+        "{text}"
+    );
     assert!(!text.contains("not valid JSON"), "{text}");
 }
 
@@ -52,8 +69,14 @@ fn reveal_keeps_the_line_row() {
     repo.write("a.py", format!("key = \"{key}\"\n"));
     let out = repo.nbguard(&["scan", "--no-config", "--reveal", "."]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(&format!("what:    AWS access key ID: {key}")), "{text}");
-    assert!(text.contains("    line:    key = \"AKIA…[20 chars]\""), "{text}");
+    assert!(
+        text.contains(&format!("what:    AWS access key ID: {key}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("    line:    key = \"AKIA…[20 chars]\""),
+        "{text}"
+    );
 }
 
 #[test]
@@ -87,7 +110,10 @@ fn fix_texts_fit_the_part_that_holds_the_value() {
     let output = fix(1, "output");
     assert!(output.to_lowercase().contains("output"), "{output}");
     let code = fix(2, "source");
-    assert!(code.contains("cell's code") && !code.contains("output"), "{code}");
+    assert!(
+        code.contains("cell's code") && !code.contains("output"),
+        "{code}"
+    );
     let key = fix(3, "source");
     assert!(!key.contains("Clear this cell's output"), "{key}");
 }
@@ -127,7 +153,10 @@ fn svg_outputs_are_scanned_as_text() {
         "output_type": "display_data", "metadata": {},
         "data": {"image/svg+xml": common::lines(&svg), "text/plain": ["<Figure>"]}
     }]);
-    repo.write("plot.ipynb", serde_json::to_string_pretty(&nb).expect("serialises"));
+    repo.write(
+        "plot.ipynb",
+        serde_json::to_string_pretty(&nb).expect("serialises"),
+    );
     let report = scan_json(&repo);
     let f = &report["findings"][0];
     assert_eq!(f["rule"], "secret.aws.access-key-id", "{report:#}");

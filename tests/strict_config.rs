@@ -74,7 +74,11 @@ fn a_fail_on_glob_that_matches_no_rule_fails_instead_of_passing_the_gate() {
     let out = repo.nbguard(&["scan", "--fail-on", "secret.aws>0", "."]);
     assert_config_error(
         &out,
-        &["--fail-on", "`secret.aws` matches no rule", "`secret.aws.*`"],
+        &[
+            "--fail-on",
+            "`secret.aws` matches no rule",
+            "`secret.aws.*`",
+        ],
     );
     // The CI variable is the same flag.
     let out = repo
@@ -224,7 +228,10 @@ negative_examples = ["token = os.environ['ACME_TOKEN']"]
     let out = repo.nbguard(&["rules", "check", "--config", cfg]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("(1 custom)") && text.contains(" 0 failures"), "{text}");
+    assert!(
+        text.contains("(1 custom)") && text.contains(" 0 failures"),
+        "{text}"
+    );
     // A rule that finds its example in a plain file but not in every part of a notebook (it
     // only matches at the very start of a text, and an output has a line before it) passes the
     // check at load and fails the whole-pipeline check.

@@ -83,7 +83,10 @@ fn v3_worksheets_are_read() {
 #[test]
 fn not_a_notebook_is_an_error_not_a_panic() {
     assert!(matches!(parse("{\"a\": 1}"), Err(ParseError::NotNotebook)));
-    assert!(matches!(parse("{\"cells\": ["), Err(ParseError::Json { .. })));
+    assert!(matches!(
+        parse("{\"cells\": ["),
+        Err(ParseError::Json { .. })
+    ));
 }
 
 #[test]
