@@ -265,4 +265,19 @@ fn planted_values_are_never_printed_by_a_blocking_hook() {
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let shown = leaked(&out, &values);
     assert!(shown.is_empty(), "pre-commit printed {shown:?}");
+    // Once in history, the audit shows the same lines, in each of its formats.
+    repo.commit_all_unchecked("leaky notebooks");
+    for format in ["text", "json", "sarif", "html"] {
+        let out = repo.nbguard(&[
+            "audit",
+            "--no-config",
+            "--no-progress",
+            "--show-suppressed",
+            "--format",
+            format,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let shown = leaked(&out, &values);
+        assert!(shown.is_empty(), "audit {format} printed {shown:?}");
+    }
 }
