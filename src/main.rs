@@ -733,12 +733,12 @@ fn read_stdin() -> Result<String> {
     Ok(s)
 }
 
-/// Configuration that cannot be read cannot choose `hook.on_error = "open"` either: the hook
-/// says which file is wrong and blocks.
+/// Configuration that cannot be loaded (unreadable, or wrong: an unknown rule id, a bad custom
+/// rule) cannot choose `hook.on_error = "open"` either: the hook says what is wrong and blocks.
 fn unreadable_config(name: &str, e: &anyhow::Error) -> u8 {
     eprintln!(
-        "nbguard: {name} could not read its configuration, so this change is blocked \
-         (a configuration that cannot be read cannot set hook.on_error = \"open\"):\n{e:#}\n\
+        "nbguard: {name} could not load its configuration, so this change is blocked \
+         (a configuration that cannot be loaded cannot set hook.on_error = \"open\"):\n{e:#}\n\
          Fix the configuration, then try again."
     );
     2
