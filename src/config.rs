@@ -431,6 +431,34 @@ mod tests {
     }
 
     #[test]
+    fn every_rule_reference_is_recorded_with_its_file() {
+        let a = parse(
+            "[rules]\nonly=['x.*']\ndisable=['x.y']\nseverity={'x.z'='low'}\n[pii]\nemail=false\n[fail]\non='x.q>0 or high>0'\n",
+            Path::new("a.toml"),
+        )
+        .unwrap();
+        let s = resolve(&[("a.toml".into(), a)]).unwrap();
+        let got: Vec<(ReferenceKind, &str, &str)> = s
+            .references
+            .iter()
+            .map(|r| (r.kind, r.pattern.as_str(), r.source.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (ReferenceKind::Only, "x.*", "a.toml"),
+                (ReferenceKind::Disable, "x.y", "a.toml"),
+                (ReferenceKind::Severity, "x.z", "a.toml"),
+                (ReferenceKind::Pii, "pii.email", "a.toml"),
+                (ReferenceKind::FailOn, "x.q", "a.toml"),
+            ]
+        );
+        assert!(parse("[output]\nformat='xml'\n", Path::new("b"))
+            .and_then(|b| resolve(&[("b".into(), b)]))
+            .is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_rejected() {
         assert!(parse("[rules]\ndisabled=['a']\n", Path::new("x")).is_err());
     }
