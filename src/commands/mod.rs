@@ -8,6 +8,7 @@ pub mod scan;
 
 use rayon::prelude::*;
 
+use crate::finding::Finding;
 use crate::report::Report;
 use crate::scanner::Scanner;
 use crate::source::Item;
@@ -43,7 +44,12 @@ pub fn scan_items_lazily(
     for (item, o) in items.iter().zip(outcomes) {
         report.files_scanned += 1;
         report.bytes_scanned += item.new.len() as u64;
-        report.findings.extend(o.findings);
+        report
+            .findings
+            .extend(o.findings.into_iter().map(|f| Finding {
+                origin: item.origin,
+                ..f
+            }));
         report.diagnostics.extend(o.diagnostics);
     }
     report
