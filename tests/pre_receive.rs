@@ -837,7 +837,7 @@ fn key_in_an_added_file_name_is_rejected() {
 }
 
 fn push_with_marked_secret(server: &Server) -> (TestRepo, String, Output) {
-    let client = seeded(&server);
+    let client = seeded(server);
     let base = client.rev_parse("HEAD");
     client.write(
         "settings.py",

@@ -149,7 +149,7 @@ impl<'r> Scan<'r> {
                 source,
             };
             let tag = self.repo.find_tag(id).map_err(error)?;
-            let decoded = tag.decode().map_err(|e| error(e.into()))?;
+            let decoded = tag.decode().map_err(error)?;
             let tag_name = decoded.name.to_str_lossy().into_owned();
             let mut text = decoded.message.to_vec();
             if let Some(signature) = decoded.signature {
