@@ -128,6 +128,13 @@ impl Origin {
     pub fn is_file(&self) -> bool {
         *self == Origin::File
     }
+
+    /// Whether a finding of `rule` in content of this origin is reported. Git metadata names
+    /// people by design (authors, `Signed-off-by:` and `Co-authored-by:` trailers), so personal
+    /// data rules are for files only; credentials are reported everywhere.
+    pub fn reports(&self, rule: &str) -> bool {
+        self.is_file() || !rule.starts_with("pii.")
+    }
 }
 
 /// Why a finding does not count.

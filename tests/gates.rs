@@ -275,3 +275,23 @@ fn a_tracked_hooks_directory_gets_a_hook_that_runs_nbguard_from_path() {
     let err = repo.commit_blocked(&["commit", "-m", "db"]);
     assert!(err.contains("secret.generic.password"), "{err}");
 }
+
+#[test]
+fn trailers_naming_people_in_commit_messages_are_not_personal_data_findings() {
+    let repo = TestRepo::new();
+    repo.write("README.md", "# project\n");
+    let base = repo.commit_all("start");
+    repo.write("notes.md", "clean\n");
+    repo.commit_all(
+        "notes\n\nCo-authored-by: Grace Analyst <grace.analyst@corp-mail.net>\n\
+         Signed-off-by: Ada Tester <ada.tester@corp-mail.net>",
+    );
+    let out = repo.nbguard(&["diff", &format!("{base}..HEAD"), "--format", "json"]);
+    assert_eq!(code(&out), Some(0), "{}", common::describe(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    assert_eq!(
+        report["summary"]["files_scanned"], 1,
+        "messages are not files"
+    );
+}
