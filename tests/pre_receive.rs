@@ -909,3 +909,27 @@ fn a_mistyped_inline_policy_rejects_the_push() {
     assert!(!out.status.success(), "{}", common::describe(&out));
     assert!(common::stderr(&out).contains("inline_suppressions"));
 }
+
+#[test]
+fn key_in_a_symbolic_link_target_is_rejected() {
+    let server = Server::new();
+    let client = seeded(&server);
+    let base = client.rev_parse("HEAD");
+    let token = common::github_token();
+    std::os::unix::fs::symlink(
+        format!("/srv/keys/{token}"),
+        client.path().join("current-key"),
+    )
+    .expect("symlink");
+    client.commit_all("link the key");
+    let objects = objects_of(&client, &["HEAD"], &[&base]);
+    let out = client.push(&[server.url(), "main"]);
+    let err = assert_rejected(
+        &server,
+        &out,
+        &[("refs/heads/main", Some(base))],
+        &objects,
+        &token,
+    );
+    assert!(err.contains("file names added by"), "{err}");
+}

@@ -102,15 +102,15 @@ impl<'r> Scan<'r> {
         let Some(blobs) = self.introduced(node, tree)? else {
             return Ok(());
         };
-        let added: Vec<&str> = blobs
-            .iter()
-            .filter(|b| b.old.is_none())
-            .map(|b| b.path.as_str())
-            .collect();
-        if !added.is_empty() {
-            let names = added.join("\n").into_bytes();
+        let names = self.names(&blobs);
+        if !names.is_empty() {
             let label = format!("file names added by {short}");
-            self.metadata(label, names, Origin::FileNames, &provenance);
+            self.metadata(
+                label,
+                names.join("\n").into_bytes(),
+                Origin::FileNames,
+                &provenance,
+            );
         }
         for b in blobs {
             if b.mode.is_blob() {
@@ -120,6 +120,24 @@ impl<'r> Scan<'r> {
             }
         }
         Ok(())
+    }
+
+    /// The names a commit brings: each added path, and each new symbolic link with its target
+    /// (`path -> target`; a link's blob is its target, a name that is never followed).
+    fn names(&self, blobs: &[NewBlob]) -> Vec<String> {
+        let mut names = Vec::new();
+        for b in blobs {
+            if b.mode.is_link() {
+                let target = match read_blob(self.repo, &b.id, &self.limits) {
+                    Ok(Blob::Data(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+                    _ => String::new(),
+                };
+                names.push(format!("{} -> {target}", b.path));
+            } else if b.old.is_none() {
+                names.push(b.path.clone());
+            }
+        }
+        names
     }
 
     /// Emits git metadata (a message, file names) as a text item labelled `label`.
@@ -419,16 +437,14 @@ fn new_blob(change: TreeChange) -> Option<NewBlob> {
 }
 
 fn skipped(path: &str, mode: gix::object::tree::EntryMode, commit: ObjectId) -> Notice {
-    let what = if mode.is_commit() {
-        "submodule"
+    let message = if mode.is_commit() {
+        format!(
+            "submodule in commit {commit} is not scanned (its repository is scanned on its own)"
+        )
     } else {
-        "symbolic link"
+        format!("symbolic link in commit {commit} is not followed; its target is scanned as a name")
     };
-    notice(
-        path,
-        DiagnosticKind::Skipped,
-        format!("{what} in commit {commit} is not scanned"),
-    )
+    notice(path, DiagnosticKind::Skipped, message)
 }
 
 fn notice(path: &str, kind: DiagnosticKind, message: String) -> Notice {
