@@ -379,8 +379,12 @@ impl Scanner {
             fingerprint,
             fix: fix_hint(rule, &seg.origin),
             suppressed,
+            // A commit's subject is content too (commit messages are scanned): shown masked.
             commit: match item.provenance {
-                Provenance::Commit(c) => Some(c.clone()),
+                Provenance::Commit(c) => Some(crate::source::CommitInfo {
+                    summary: crate::redact::mask_text(&c.summary, &[], ctx.secrets),
+                    ..c.clone()
+                }),
                 _ => None,
             },
             // Set by whoever knows the item (see `commands::scan_items_lazily`).

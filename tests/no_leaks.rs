@@ -258,6 +258,39 @@ fn planted_values_are_never_printed_in_any_format() {
 }
 
 #[test]
+fn a_key_in_a_commit_subject_is_masked_in_commit_rows() {
+    let repo = TestRepo::new();
+    repo.commit_all("init");
+    let base = repo.rev_parse("HEAD");
+    let key = common::aws_key_id();
+    let pw = ["Xk29", "vQ7pLm4R"].concat();
+    repo.write(
+        "a.py",
+        format!("{} = \"{pw}\"\n", ["pass", "word"].concat()),
+    );
+    repo.commit_all(&format!("deploy with key {key}"));
+    let values = vec![key, pw];
+    let range = format!("{base}..HEAD");
+    for format in ["text", "json", "sarif"] {
+        let out = repo.nbguard(&["diff", "--no-config", "--format", format, &range]);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let shown = leaked(&out, &values);
+        assert!(
+            shown.is_empty(),
+            "diff {format} printed {shown:?}: {}",
+            describe(&out)
+        );
+        let out = repo.nbguard(&["audit", "--no-config", "--no-progress", "--format", format]);
+        let shown = leaked(&out, &values);
+        assert!(
+            shown.is_empty(),
+            "audit {format} printed {shown:?}: {}",
+            describe(&out)
+        );
+    }
+}
+
+#[test]
 fn planted_values_are_never_printed_by_a_blocking_hook() {
     let (repo, values) = generated_repo(0x0bad_cafe_1234_5678, 40);
     repo.git(&["add", "-A"]);
