@@ -71,6 +71,7 @@ pub fn scan(scanner: &Scanner, case: &Case) -> Vec<Finding> {
         old: None,
         old_blob: None,
         blob: None,
+        large: None,
         provenance: Provenance::WorkTree,
     };
     scanner.scan_item(&item).findings
