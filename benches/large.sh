@@ -28,21 +28,23 @@ with open(path, "wb") as f:
         left -= len(rows)
 PY
 
-# Prints "<seconds> <peak KB>" of one run.
+# Prints "<wall seconds> <peak KB> <CPU seconds>" of one run (CPU time tells more than wall
+# time on a machine shared with other work).
 measure() {
   /usr/bin/time -v "$@" > /dev/null 2> "$dir/time" || true
   awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]}
               /Maximum resident set size/ {kb = $2}
-              END {printf "%.2f %d\n", s, kb}' "$dir/time"
+              /User time|System time/ {cpu += $2}
+              END {printf "%.2f %d %.2f\n", s, kb, cpu}' "$dir/time"
 }
 median() { sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 
 cat "$file" > /dev/null # warm the page cache for both
 for _ in $(seq "$runs"); do measure cat "$file"; done | median > "$dir/cat"
 for _ in $(seq "$runs"); do measure "$bin" scan --no-config "$file"; done | median > "$dir/nbg"
-read -r cat_s cat_kb < "$dir/cat"
-read -r nbg_s nbg_kb < "$dir/nbg"
+read -r cat_s cat_kb cat_cpu < "$dir/cat"
+read -r nbg_s nbg_kb nbg_cpu < "$dir/nbg"
 echo "file: ${size_mb} MB of CSV text (over the limit: scanned in 4 MiB windows)"
-echo "cat:     ${cat_s} s, peak RSS $((cat_kb / 1024)) MB (median of $runs)"
-echo "nbguard: ${nbg_s} s, peak RSS $((nbg_kb / 1024)) MB (median of $runs), $(awk -v m="$size_mb" -v t="$nbg_s" 'BEGIN {printf "%.0f", m / (t > 0 ? t : 1)}') MB/s"
+echo "cat:     ${cat_s} s (CPU ${cat_cpu} s), peak RSS $((cat_kb / 1024)) MB (median of $runs)"
+echo "nbguard: ${nbg_s} s (CPU ${nbg_cpu} s), peak RSS $((nbg_kb / 1024)) MB (median of $runs), $(awk -v m="$size_mb" -v t="$nbg_s" 'BEGIN {printf "%.0f", m / (t > 0 ? t : 1)}') MB/s"
 echo "ratio nbguard/cat: $(awk -v a="$nbg_s" -v b="$cat_s" 'BEGIN {printf "%.1f", a / (b > 0 ? b : 0.01)}')x"
