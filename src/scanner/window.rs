@@ -279,6 +279,57 @@ fn next_start(text: &str) -> usize {
 mod tests {
     use super::*;
 
+    fn scanner() -> Scanner {
+        let mut settings = crate::config::resolve(&[]).expect("defaults resolve");
+        settings.max_file_size = 1000;
+        Scanner::new(&settings, None).expect("the built-in catalogue compiles")
+    }
+
+    fn places(out: &Outcome) -> Vec<(String, usize, usize)> {
+        out.findings
+            .iter()
+            .map(|f| (f.rule.clone(), f.line, f.column))
+            .collect()
+    }
+
+    #[test]
+    fn a_large_one_line_notebook_is_decoded_across_a_window_that_starts_in_a_string() {
+        // The second window begins 64 KiB before the end of the first fill: inside one long
+        // JSON string, just before a key written with a `\u` escape (as some tools write it).
+        // The second window owns the key; read as JSON structure there, it would not match.
+        let first_fill = HEAD + 16 * READ;
+        let cut = first_fill - OVERLAP;
+        let prefix = r#"{"cells": [{"cell_type": "code", "source": ""#;
+        let pad = "y".repeat(cut - prefix.len() + 100);
+        let escaped = r"\u0041KIAZ7QRT2XKPL4MW3VN";
+        let body = format!(r"{pad}\n\nkey: {escaped}\n");
+        let nb = format!(r#"{prefix}{body}"}}], "z": "{}"}}"#, "z".repeat(WINDOW));
+        let found = scanner().scan_stream("big.ipynb", &mut nb.as_bytes(), &Provenance::WorkTree);
+        let column = nb.find(escaped).expect("planted") + 1;
+        assert_eq!(
+            places(&found),
+            [("secret.aws.access-key-id".to_string(), 1, column)]
+        );
+    }
+
+    #[test]
+    fn utf16_streams_keep_line_numbers_across_windows() {
+        let line = "svc,2026-12-01,ok\n";
+        let mut text = line.repeat((WINDOW + OVERLAP) / line.len());
+        let key = ["AK", "IA", "Z7QRT2XKPL4MW3VN"].concat();
+        text.push_str(&format!("key,{key}\n"));
+        let bytes: Vec<u8> = std::iter::once(0xfeff_u16)
+            .chain(text.encode_utf16())
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        let found = scanner().scan_stream("keys.csv", &mut &bytes[..], &Provenance::WorkTree);
+        let line_no = text.matches('\n').count();
+        assert_eq!(
+            places(&found),
+            [("secret.aws.access-key-id".to_string(), line_no, 5)]
+        );
+    }
+
     #[test]
     fn positions_count_lines_and_characters() {
         let mut p = Position::default();
