@@ -498,7 +498,7 @@ mod binary {
         let repo = TestRepo::new();
         repo.write("paper.pdf", pdf());
         repo.write("plot.png", png());
-        repo.write("archive.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00".to_vec());
+        repo.write("archive.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00");
         let report = scan_json(&repo, &[]);
         let messages: Vec<&str> = report["diagnostics"]
             .as_array()
