@@ -1,9 +1,9 @@
 //! The scanning engine for one item: classify the bytes (LFS pointer, binary, which text
-//! encoding: `scanner/classify.rs`), decode them (notebook or plain text), find which lines are new when
-//! there is an old version, run the catalogue over every segment, and turn matches into located,
-//! fingerprinted, possibly suppressed findings. Content over the size limit goes through the same
-//! steps a window at a time (`scanner/window.rs`). Sources decide what to scan; reports decide how to show
-//! it.
+//! encoding: `scanner/classify.rs`), decode them (notebook or plain text), find which lines are
+//! new when there is an old version, run the catalogue over every segment, and turn matches into
+//! located, fingerprinted, possibly suppressed findings. Content over the size limit goes through
+//! the same steps a window at a time (`scanner/window.rs`). Sources decide what to scan; reports
+//! decide how to show it.
 
 use globset::{GlobMatcher, GlobSet};
 use std::borrow::Cow;
