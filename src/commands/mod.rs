@@ -8,7 +8,7 @@ pub mod scan;
 
 use rayon::prelude::*;
 
-use crate::finding::{Diagnostic, DiagnosticKind};
+use crate::finding::{Diagnostic, DiagnosticKind, Finding};
 use crate::report::Report;
 use crate::scanner::{Outcome, Scanner, View};
 use crate::source::Item;
@@ -49,17 +49,39 @@ pub fn scan_items_lazily(scanner: &Scanner, mut items: Vec<Item>, load: &mut Loa
     }
     let mut report = Report::default();
     for (item, o) in items.iter().zip(outcomes) {
-        report.files_scanned += 1;
-        report.bytes_scanned += item.large.unwrap_or(item.new.len() as u64);
-        report.findings.extend(o.findings);
-        report.diagnostics.extend(o.diagnostics);
+        if item.large.is_none() {
+            gather_one(&mut report, item, o, item.new.len() as u64);
+        }
     }
     for item in items.iter().filter(|i| i.large.is_some()) {
         let o = scan_large(scanner, item, load);
-        report.findings.extend(o.findings);
-        report.diagnostics.extend(o.diagnostics);
+        gather_one(&mut report, item, o, item.large.unwrap_or_default());
     }
     report
+}
+
+/// Adds one item's outcome to the report.
+fn gather_one(report: &mut Report, item: &Item, o: Outcome, bytes: u64) {
+    // Only files whose content was matched count as scanned: not git metadata, and not a
+    // binary file or an LFS pointer that was passed over with a note.
+    let skipped = o
+        .diagnostics
+        .iter()
+        .any(|d| matches!(d.kind, DiagnosticKind::Binary | DiagnosticKind::LfsPointer));
+    if item.origin.is_file() && !skipped {
+        report.files_scanned += 1;
+        report.bytes_scanned += bytes;
+    }
+    report.findings.extend(
+        o.findings
+            .into_iter()
+            .filter(|f| item.origin.reports(&f.rule))
+            .map(|f| Finding {
+                origin: item.origin,
+                ..f
+            }),
+    );
+    report.diagnostics.extend(o.diagnostics);
 }
 
 /// Reads one large item whole (gix cannot stream an object), scans it in windows, and against

@@ -171,6 +171,7 @@ fn scan_text(scanner: &Scanner, path: &str, text: String) -> Vec<crate::finding:
         old_blob: None,
         large: None,
         provenance: Provenance::WorkTree,
+        origin: Default::default(),
     };
     scanner.scan_item(&item).findings
 }

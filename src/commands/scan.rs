@@ -69,6 +69,7 @@ pub fn run(scanner: &Scanner, paths: &[PathBuf]) -> Result<Report, ScanError> {
                         old_blob: None,
                         large: None,
                         provenance: Provenance::WorkTree,
+                        origin: Default::default(),
                     };
                     let o = scanner.scan_item(&item);
                     (n, o.findings, o.diagnostics)

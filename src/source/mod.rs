@@ -36,6 +36,8 @@ pub struct Item {
     /// content; files on disk are streamed.
     pub large: Option<u64>,
     pub provenance: Provenance,
+    /// File content, or git metadata (a commit or tag message, added file names) shown as text.
+    pub origin: crate::finding::Origin,
 }
 
 /// Where an item's content came from; carried through to every finding.

@@ -428,6 +428,7 @@ fn read_entry(
         blob: Some(new.id.to_string()),
         large,
         provenance: Provenance::Staged,
+        origin: Default::default(),
     });
     Ok(())
 }
@@ -493,7 +494,7 @@ fn read_old(
         Blob::Missing => {
             out.notices.push(notice(
                 path,
-                DiagnosticKind::MissingObject,
+                DiagnosticKind::ScannedWhole,
                 format!(
                     "previous version (blob {}) is missing; the whole file is treated as new",
                     entry.id
