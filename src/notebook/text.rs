@@ -554,7 +554,7 @@ mod tests {
     fn numeric_and_named_references_are_decoded_with_exact_offsets() {
         let raw = r#""&#65;KIA&#x5a;&#x7A;1&lt;&eacute;&commat;&bogus;&#;x""#;
         let mut m = MappedText::default();
-        m.push_json_string(raw, 0, false);
+        m.push_json_string(raw, 0);
         m.decode_html_entities();
         assert_eq!(m.text, "AKIAZz1<é@&bogus;&#;x");
         let one = m.text.find('1').unwrap();
