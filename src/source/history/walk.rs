@@ -28,6 +28,10 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
 
     // 1. The tips, peeled.
     let tips = refs::select_tips(&local, &options.refs, &mut notices)?;
+    let ref_table = super::RefTable::new(
+        tips.iter().map(|t| t.name.clone()).collect(),
+        refs::default_branch(&local).as_deref(),
+    );
 
     // 2. Every reachable commit (within `since`).
     let commit_tips = tips
@@ -65,6 +69,7 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
     };
     Ok(Inventory {
         tips,
+        refs: ref_table,
         blobs,
         notices,
         commits,
