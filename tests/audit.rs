@@ -677,7 +677,10 @@ fn html_report_is_one_self_contained_page_with_every_introducing_commit_and_no_s
         );
     }
     // Its one script (the filters) is inline.
-    assert_eq!(html.matches("<script").count(), html.matches("<script>").count());
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches("<script>").count()
+    );
     for leak in h.leaks() {
         let short = &leak.introduced()[..10];
         assert!(html.contains(short), "{} introduced by {short}", leak.rule);

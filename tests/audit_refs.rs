@@ -7,7 +7,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Output;
 
-use common::{aws_key_id_numbered, describe, github_token, CellOutput, Notebook, TestRepo, DEFAULT_WHO};
+use common::{
+    aws_key_id_numbered, describe, github_token, CellOutput, Notebook, TestRepo, DEFAULT_WHO,
+};
 use serde_json::Value;
 
 /// The one timestamp of every commit below.
@@ -18,7 +20,11 @@ fn audit_json(repo: &TestRepo, args: &[&str]) -> (Value, Output) {
     all.extend_from_slice(args);
     let out = repo.nbguard(&all);
     let code = out.status.code().expect("nbguard exits normally");
-    assert!(code == 0 || code == 1, "the audit must not fail:\n{}", describe(&out));
+    assert!(
+        code == 0 || code == 1,
+        "the audit must not fail:\n{}",
+        describe(&out)
+    );
     let report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{}", describe(&out)));
     (report, out)
@@ -72,7 +78,12 @@ fn introducing_commits_follow_ancestry_when_every_commit_has_the_same_timestamp(
 
     repo.write("report.ipynb", report_notebook(None, 0));
     commit("c01", &repo, &mut c);
-    repo.write("etl.ipynb", Notebook::new().code(&format!("key = '{key_a}'\n")).to_json());
+    repo.write(
+        "etl.ipynb",
+        Notebook::new()
+            .code(&format!("key = '{key_a}'\n"))
+            .to_json(),
+    );
     commit("c02", &repo, &mut c);
     // c03..c05 re-run the report without the token.
     for (i, name) in ["c03", "c04", "c05"].into_iter().enumerate() {
@@ -117,7 +128,10 @@ fn introducing_commits_follow_ancestry_when_every_commit_has_the_same_timestamp(
 
     let (report, _) = audit_json(&repo, &["--reveal"]);
     let want = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs.iter().map(|(p, n)| (p.to_string(), c[n].clone())).collect()
+        pairs
+            .iter()
+            .map(|(p, n)| (p.to_string(), c[n].clone()))
+            .collect()
     };
     let g = group_of(&report, "secret.github.personal-access-token", &token);
     assert_eq!(occurrences(g), want(&[("report.ipynb", "c06")]), "{g:#}");
@@ -133,8 +147,16 @@ fn introducing_commits_follow_ancestry_when_every_commit_has_the_same_timestamp(
 
     let g = group_of(&report, "secret.aws.access-key-id", &key_b);
     assert_eq!(occurrences(g), want(&[("jobs/load.py", "s01")]), "{g:#}");
-    assert_eq!(g["introduced"]["id"], c["s01"].as_str(), "not the merge m01");
-    assert_eq!(report["findings"].as_array().map(Vec::len), Some(3), "{report:#}");
+    assert_eq!(
+        g["introduced"]["id"],
+        c["s01"].as_str(),
+        "not the merge m01"
+    );
+    assert_eq!(
+        report["findings"].as_array().map(Vec::len),
+        Some(3),
+        "{report:#}"
+    );
 }
 
 /// A small history with secrets spread over it, and `refs` extra pull-request refs pointing at
@@ -189,7 +211,10 @@ fn audit_work_and_report_size_stay_flat_when_refs_grow_tenfold() {
             .map(|g| {
                 (
                     g["fingerprint"].as_str().expect("fp").to_owned(),
-                    g["introduced"]["summary"].as_str().expect("summary").to_owned(),
+                    g["introduced"]["summary"]
+                        .as_str()
+                        .expect("summary")
+                        .to_owned(),
                 )
             })
             .collect()
@@ -197,19 +222,35 @@ fn audit_work_and_report_size_stay_flat_when_refs_grow_tenfold() {
     assert_eq!(key(&a), key(&b));
     assert!(!key(&a).is_empty());
     // Work that follows content does not move at all.
-    for counter in ["commits", "trees_read", "blobs_read", "blobs_with_findings", "tip_trees"] {
+    for counter in [
+        "commits",
+        "trees_read",
+        "blobs_read",
+        "blobs_with_findings",
+        "tip_trees",
+    ] {
         assert_eq!(a["stats"][counter], b["stats"][counter], "{counter}");
     }
-    let trees = |r: &Value| r["stats"]["attribution_trees_read"].as_u64().expect("a count");
+    let trees = |r: &Value| {
+        r["stats"]["attribution_trees_read"]
+            .as_u64()
+            .expect("a count")
+    };
     assert!(trees(&b) <= trees(&a) + 2, "{} vs {}", trees(&a), trees(&b));
     // Nor does the report: counts change by a digit, no list of names grows.
     let (sa, sb) = (out_a.stdout.len(), out_b.stdout.len());
     assert!(sb * 10 < sa * 11, "report grew from {sa} to {sb} bytes");
     let g = &b["findings"][0];
-    assert!(g["present_at"].as_array().expect("names").len() <= 40, "{g:#}");
+    assert!(
+        g["present_at"].as_array().expect("names").len() <= 40,
+        "{g:#}"
+    );
     assert_eq!(g["refs"]["complete"], false);
     assert!(
-        g["refs"]["summary"].as_str().expect("a summary").contains("pull-request refs"),
+        g["refs"]["summary"]
+            .as_str()
+            .expect("a summary")
+            .contains("pull-request refs"),
         "{g:#}"
     );
     assert_eq!(b["refs"]["namespaces"]["refs/pull"], 1500);
@@ -223,7 +264,10 @@ fn all_refs_in_report_lists_every_ref_of_a_finding() {
     let key0 = aws_key_id_numbered(0);
     let g = group_of(&report, "secret.aws.access-key-id", &key0);
     let names = g["present_at"].as_array().expect("names");
-    assert_eq!(names.len(), g["refs"]["total"].as_u64().expect("a total") as usize);
+    assert_eq!(
+        names.len(),
+        g["refs"]["total"].as_u64().expect("a total") as usize
+    );
     assert_eq!(g["refs"]["complete"], true);
     assert!(names.len() > 40, "{g:#}");
     // Without the flag the same group is summarised.

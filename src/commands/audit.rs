@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 use crate::finding::{Diagnostic, Finding};
 use crate::report::audit::{AuditReport, Occurrence, WorkStats};
 use crate::scanner::{Scanner, View};
-use crate::source::history::{
-    self, BlobId, Inventory, Options, PathFilter, RefSelection, RefSets,
-};
+use crate::source::history::{self, BlobId, Inventory, Options, PathFilter, RefSelection, RefSets};
 use crate::source::{repo, Provenance};
 
 #[derive(Debug, thiserror::Error)]

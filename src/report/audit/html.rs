@@ -167,7 +167,12 @@ f.path.addEventListener('input',apply);apply();})();"#;
 
 pub(crate) fn write_page(w: &mut dyn Write, page: &Page) -> io::Result<()> {
     writeln!(w, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{}</title><style>{STYLE}</style></head><body>", esc(&page.title))?;
-    writeln!(w, "<h1>{}</h1><p>{}</p>", esc(&page.title), esc(&page.scope))?;
+    writeln!(
+        w,
+        "<h1>{}</h1><p>{}</p>",
+        esc(&page.title),
+        esc(&page.scope)
+    )?;
     write_counts(w, page)?;
     write_rotate_first(w, page)?;
     write_findings(w, page)?;
@@ -282,11 +287,26 @@ fn write_findings(w: &mut dyn Write, page: &Page) -> io::Result<()> {
         .iter()
         .filter(|k| page.rows.iter().any(|r| r.kind == **k))
         .map(|k| k.as_str().to_owned());
-    writeln!(w, "<h2>Findings</h2><form class=\"filters\" id=\"filters\" onsubmit=\"return false\">")?;
+    writeln!(
+        w,
+        "<h2>Findings</h2><form class=\"filters\" id=\"filters\" onsubmit=\"return false\">"
+    )?;
     writeln!(w, "<label>severity <select name=\"severity\"><option value=\"\">all</option>{}</select></label>", options(severities))?;
-    writeln!(w, "<label>kind <select name=\"kind\"><option value=\"\">all</option>{}</select></label>", options(kinds))?;
-    writeln!(w, "<label>rule <select name=\"rule\"><option value=\"\">all</option>{}</select></label>", options(rules))?;
-    writeln!(w, "<label>author <select name=\"author\"><option value=\"\">all</option>{}</select></label>", options(authors))?;
+    writeln!(
+        w,
+        "<label>kind <select name=\"kind\"><option value=\"\">all</option>{}</select></label>",
+        options(kinds)
+    )?;
+    writeln!(
+        w,
+        "<label>rule <select name=\"rule\"><option value=\"\">all</option>{}</select></label>",
+        options(rules)
+    )?;
+    writeln!(
+        w,
+        "<label>author <select name=\"author\"><option value=\"\">all</option>{}</select></label>",
+        options(authors)
+    )?;
     writeln!(w, "<label>path <input name=\"path\" type=\"search\" placeholder=\"part of a path\"></label><span id=\"shown\"></span></form>")?;
     writeln!(w, "<table id=\"findings\"><colgroup><col class=\"sev\"><col class=\"rule\"><col class=\"secret\"><col class=\"intro\"><col class=\"where\"><col></colgroup>")?;
     writeln!(w, "<thead><tr><th>severity</th><th>rule</th><th>secret</th><th>introduced</th><th>where</th><th>still present at · what to do</th></tr></thead><tbody>")?;
@@ -350,7 +370,11 @@ fn write_row(w: &mut dyn Write, r: &Row) -> io::Result<()> {
     let repos = if r.repos.is_empty() {
         String::new()
     } else {
-        format!("<div>in {}: {}</div>", r.repos.len(), esc(&r.repos.join(", ")))
+        format!(
+            "<div>in {}: {}</div>",
+            r.repos.len(),
+            esc(&r.repos.join(", "))
+        )
     };
     let authors: Vec<&str> = r.authors.iter().map(String::as_str).collect();
     let paths: Vec<&str> = r.paths().into_iter().collect();

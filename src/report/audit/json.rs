@@ -172,4 +172,3 @@ pub fn write_audit_sarif(w: &mut dyn Write, r: &AuditReport, o: &Options) -> io:
     };
     crate::report::write_sarif(w, &flat, o)
 }
-

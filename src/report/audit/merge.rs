@@ -325,7 +325,11 @@ impl MergedReport {
                     introduced,
                     refs: refs.join("; "),
                     still_present: g.still_present,
-                    repos: g.repositories.iter().map(|r| r.repository.clone()).collect(),
+                    repos: g
+                        .repositories
+                        .iter()
+                        .map(|r| r.repository.clone())
+                        .collect(),
                     places: g
                         .repositories
                         .iter()

@@ -313,7 +313,10 @@ mod tests {
     fn email_addresses_are_never_credentials() {
         assert_eq!(Kind::of("pii.email", Severity::Low), Kind::PersonalData);
         assert_eq!(Kind::of("pii.email", Severity::Info), Kind::Informational);
-        assert_eq!(Kind::of("secret.aws.access-key-id", Severity::High), Kind::Credential);
+        assert_eq!(
+            Kind::of("secret.aws.access-key-id", Severity::High),
+            Kind::Credential
+        );
         assert!(action(Kind::Credential, "secret.openai.api-key", true).contains("openai"));
     }
 }

@@ -19,7 +19,9 @@ use gix::objs::Find;
 
 use crate::source::CommitInfo;
 
-use super::{read_commit_info, BlobId, CommitNode, Error, Inventory, RefSet, RefSets, Repo, TipKind};
+use super::{
+    read_commit_info, BlobId, CommitNode, Error, Inventory, RefSet, RefSets, Repo, TipKind,
+};
 
 /// Where one blob came from and where it still is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +55,11 @@ pub struct Attributed {
     pub trees_read: usize,
     /// Distinct tip trees examined for presence (tips sharing a tree count once).
     pub tip_trees: usize,
+}
+
+thread_local! {
+    /// Attribution runs on one thread; its tree reads count towards releasing pack pages.
+    static PAGES: super::pages::Releaser = super::pages::Releaser::default();
 }
 
 /// Deeper trees are treated as not containing anything, so that a hostile repository cannot
@@ -206,6 +213,7 @@ impl Presence<'_> {
         let node = &self.targets.dirs[dir as usize];
         if let Ok(Some(data)) = self.repo.objects.try_find(&tree, &mut self.buf) {
             self.trees_read += 1;
+            PAGES.with(|p| p.read(data.data.len() as u64));
             if data.kind == gix::object::Kind::Tree && depth < MAX_DEPTH {
                 for entry in gix::objs::TreeRefIter::from_bytes(data.data, self.repo.object_hash())
                     .map_while(Result::ok)
@@ -394,6 +402,7 @@ impl Contents<'_> {
         let mut subtrees = Vec::new();
         if let Ok(Some(data)) = self.repo.objects.try_find(&tree, &mut self.buf) {
             self.trees_read += 1;
+            PAGES.with(|p| p.read(data.data.len() as u64));
             if data.kind == gix::object::Kind::Tree && depth < MAX_DEPTH {
                 for entry in gix::objs::TreeRefIter::from_bytes(data.data, self.repo.object_hash())
                     .map_while(Result::ok)

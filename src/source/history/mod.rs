@@ -15,6 +15,7 @@
 //! [`Notice`]s and the walk goes on.
 
 mod attribute;
+mod pages;
 mod read;
 mod refs;
 mod refset;
@@ -108,6 +109,9 @@ impl Repo {
     pub(crate) fn local(&self, pack_cache: usize) -> gix::Repository {
         let mut repo = self.inner.to_thread_local();
         repo.object_cache_size(0);
+        // Mapped packs stay mapped while any handle lives: pack positions stay valid, and
+        // `pages` may drop their resident pages safely.
+        repo.objects.prevent_pack_unload();
         if pack_cache == 0 {
             repo.objects.unset_pack_cache();
         } else {

@@ -298,7 +298,11 @@ impl RefTable {
                 continue;
             }
             let (one, many) = kind.nouns();
-            parts.push(format!("{} {}", thousands(n), if n == 1 { one } else { many }));
+            parts.push(format!(
+                "{} {}",
+                thousands(n),
+                if n == 1 { one } else { many }
+            ));
         }
         join_and(&parts)
     }
@@ -382,7 +386,10 @@ mod tests {
     fn few_refs_are_named() {
         let t = table();
         let mut sets = RefSets::default();
-        assert_eq!(t.summarise(&sets.intern(vec![1, 2]), 9).text, "branch dev and tag v1");
+        assert_eq!(
+            t.summarise(&sets.intern(vec![1, 2]), 9).text,
+            "branch dev and tag v1"
+        );
         assert_eq!(t.summarise(&sets.intern(vec![]), 9).text, "no ref");
     }
 
