@@ -197,13 +197,15 @@ fn write_counts(w: &mut dyn Write, page: &Page) -> io::Result<()> {
     let n = |k: Kind| by.get(&k).map(|m| m.values().sum()).unwrap_or(0usize);
     let creds = page.rows.iter().filter(|r| r.kind == Kind::Credential);
     let still = creds.clone().filter(|r| r.still_present).count();
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     writeln!(
         w,
-        "<p id=\"headline\"><strong>{} credentials to rotate</strong> ({still} still present at a ref, {} only in history), {} personal-data findings, {} informational findings.</p>",
-        n(Kind::Credential),
+        "<p id=\"headline\"><strong>{} to rotate</strong> ({still} still present at a ref, {} only in history), {}, {}.</p>",
+        count(n(Kind::Credential), "credential", "credentials"),
         n(Kind::Credential) - still,
-        n(Kind::PersonalData),
-        n(Kind::Informational)
+        count(n(Kind::PersonalData), "personal-data finding", "personal-data findings"),
+        count(n(Kind::Informational), "informational finding", "informational findings"),
     )?;
     write!(w, "<table class=\"cards\" id=\"counts\"><tr><th>kind</th>")?;
     for s in Severity::ALL {
@@ -384,8 +386,9 @@ fn write_row(w: &mut dyn Write, r: &Row) -> io::Result<()> {
         s = r.severity.as_str(),
         k = r.kind.as_str(),
         rule = esc(&r.rule),
-        a = esc(&authors.join("\n")).replace('\n', "&#10;"),
-        p = esc(&paths.join("\n")).replace('\n', "&#10;"),
+        // One per line; escaped one by one, as cleaning would turn a newline into `?`.
+        a = authors.iter().map(|a| esc(a)).collect::<Vec<_>>().join("&#10;"),
+        p = paths.iter().map(|p| esc(p)).collect::<Vec<_>>().join("&#10;"),
         title = esc(&r.title),
         secret = esc(&r.secret),
         fp = esc(&r.fingerprint),
