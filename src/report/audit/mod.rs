@@ -76,8 +76,17 @@ pub fn action(kind: Kind, rule: &str, still_present: bool) -> String {
     };
     match kind {
         Kind::Credential => {
-            let provider = rule.split('.').nth(1).unwrap_or("the provider");
-            format!("Rotate it at {provider} now (revoke, issue a new one, check the provider's logs for use); then {purge}.")
+            // `secret.generic.*`, `secret.key.*` and the like name a format, not an issuer.
+            let provider = match rule.split('.').nth(1) {
+                Some("generic" | "key" | "db" | "jwt") | None => "wherever it was issued",
+                Some(p) => p,
+            };
+            let provider = if provider.starts_with("wherever") {
+                provider.to_owned()
+            } else {
+                format!("at {provider}")
+            };
+            format!("Rotate it {provider} now (revoke, issue a new one, check the provider's logs for use); then {purge}.")
         }
         Kind::PersonalData => format!(
             "Remove the personal data from the files; {purge}; tell your data-protection contact if it is real."
