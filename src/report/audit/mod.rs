@@ -284,8 +284,9 @@ fn diagnostic_rank(k: DiagnosticKind) -> u8 {
         DiagnosticKind::NotUtf8 => 5,
         DiagnosticKind::LfsPointer => 6,
         DiagnosticKind::Other => 7,
-        DiagnosticKind::Skipped => 8,
-        DiagnosticKind::Binary => 9,
+        DiagnosticKind::ScannedWhole => 8,
+        DiagnosticKind::Skipped => 9,
+        DiagnosticKind::Binary => 10,
     }
 }
 
