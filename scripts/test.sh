@@ -11,6 +11,11 @@ if [ ! -x "$venv/bin/pre-commit" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "pre-commit>=3,<5"
 fi
 export NBGUARD_TEST_PRE_COMMIT="$PWD/$venv/bin/pre-commit"
+# Selenium drives Debian's chromium (installed by .ci/run) for the audit page's browser test.
+if ! "$venv/bin/python" -c "import selenium" 2>/dev/null; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "selenium>=4.10,<5"
+fi
+export NBGUARD_TEST_PYTHON="$PWD/$venv/bin/python"
 
 # --no-fail-fast: a failing test target must not hide the results of the ones after it, and a
 # failing suite must not hide the self-scan either.
