@@ -56,6 +56,18 @@ pub struct RawRule {
     /// Whether the generic placeholder filter applies (default: yes).
     #[serde(default = "yes")]
     pub placeholder_check: bool,
+    /// Where the rule runs: `all` text, or only `authored` text (not lockfiles, minified or
+    /// generated code). Default: `authored` for rules gated by a context, `all` otherwise.
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    /// The match must not sit inside a double-quoted string on its line (for prose rules:
+    /// quoted prose in code is a prompt or a demo payload, not a note to a colleague).
+    #[serde(default)]
+    pub outside_strings: bool,
+    /// Rules whose match of the same secret this rule replaces (a Firebase web config's API
+    /// key is the Firebase rule's, not the generic Google API key rule's).
+    #[serde(default)]
+    pub supersedes: Vec<String>,
     /// One line telling a person how to fix it.
     #[serde(default)]
     pub fix: String,
@@ -67,6 +79,16 @@ pub struct RawRule {
 
 fn yes() -> bool {
     true
+}
+
+/// Which kinds of text a rule runs on (see `filekind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Every text: the format itself proves a secret (a prefix, a checksum, a structure).
+    All,
+    /// Only text people write: the rule rests on a name next to a value, or on personal data.
+    Authored,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +151,9 @@ pub struct Rule {
     allow_patterns: Vec<String>,
     context_pattern: Option<(String, usize)>,
     pub placeholder_check: bool,
+    pub scope: Scope,
+    pub outside_strings: bool,
+    pub supersedes: Vec<String>,
     pub fix: String,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
@@ -242,6 +267,13 @@ impl RawRule {
             allow_patterns: self.allow.clone(),
             context_pattern: self.context.as_ref().map(|c| (c.regex.clone(), c.lines)),
             placeholder_check: self.placeholder_check,
+            scope: self.scope.unwrap_or(if self.context.is_some() {
+                Scope::Authored
+            } else {
+                Scope::All
+            }),
+            outside_strings: self.outside_strings,
+            supersedes: self.supersedes.clone(),
             fix: self.fix.clone(),
             examples: self.examples.clone(),
             negative_examples: self.negative_examples.clone(),
