@@ -525,6 +525,14 @@ fn dedupe(rules: &[Rule], matches: &mut Vec<Match>) {
             None => kept.push(m),
         }
     }
+    // An identifier next to the secret it belongs to is part of that finding.
+    let present: HashSet<&str> = kept.iter().map(|m| rules[m.rule].id.as_str()).collect();
+    kept.retain(|m| {
+        !rules[m.rule]
+            .context_for
+            .iter()
+            .any(|id| present.contains(id.as_str()))
+    });
     *matches = kept;
 }
 

@@ -227,6 +227,13 @@ fn accept(
     if rule.placeholder_check && filters::is_placeholder(secret) {
         return false;
     }
+    if compiled
+        .allow_match
+        .iter()
+        .any(|a| a.is_match(&text.as_bytes()[start..end]))
+    {
+        return false;
+    }
     // A name next to a value is only evidence when the value is a literal: not a reference to
     // a secret kept elsewhere, not a piece of a string being assembled.
     if rule.scope == Scope::Authored && filters::is_reference(text, start, secret_start, secret_end)
