@@ -598,8 +598,43 @@ fn aggregate_pii(
     out
 }
 
-/// For each PII rule with matches in this segment, how many distinct values it found.
+/// For each PII rule with matches in this segment, how many distinct values it found, as far as
+/// severity is concerned: values scattered through a long text (the author list of a paper, the
+/// contact page of a scraped brochure) count as two at most; a leak is a table or a list of
+/// records, where they come line after line.
 fn pii_counts(rules: &[Rule], seg: &Segment, matches: &[Match]) -> Vec<(usize, usize)> {
+    let counts = distinct_pii(rules, seg, matches);
+    if counts.is_empty() {
+        return counts;
+    }
+    let lines = seg
+        .body
+        .text
+        .lines()
+        .map(str::trim)
+        // Markup lines of an HTML table hold no prose.
+        .filter(|l| !l.is_empty() && !l.starts_with('<'))
+        .count()
+        .max(1);
+    counts
+        .into_iter()
+        .map(|(r, n)| {
+            (
+                r,
+                if n * PII_LINES_PER_VALUE < lines {
+                    n.min(2)
+                } else {
+                    n
+                },
+            )
+        })
+        .collect()
+}
+
+/// More non-empty lines than this per distinct value, and the values are scattered in prose.
+const PII_LINES_PER_VALUE: usize = 8;
+
+fn distinct_pii(rules: &[Rule], seg: &Segment, matches: &[Match]) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, HashSet<&str>)> = Vec::new();
     for m in matches
         .iter()

@@ -347,7 +347,10 @@ mod tests {
             r#"X=$(gcloud secrets versions access latest --secret="db-pw-main")"#,
             "db-pw-main"
         ));
-        assert!(at(r#""enc_password": "#PWD:0:{}".format(t, pw)"#, "#PWD:0:{}"));
+        assert!(at(
+            r##""enc_password": "#PWD:0:{}".format(t, pw)"##,
+            "#PWD:0:{}"
+        ));
         assert!(at(r#"password = "pre" + suffix"#, "pre"));
         assert!(at("password = get_secret(name)", "get_secret(name)"));
         assert!(at("token: process.env.API_TOKEN", "process.env.API_TOKEN"));
