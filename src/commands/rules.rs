@@ -169,7 +169,9 @@ fn scan_text(scanner: &Scanner, path: &str, text: String) -> Vec<crate::finding:
         old: None,
         blob: None,
         old_blob: None,
+        large: None,
         provenance: Provenance::WorkTree,
+        origin: Default::default(),
     };
     scanner.scan_item(&item).findings
 }
