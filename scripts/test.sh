@@ -11,6 +11,11 @@ if [ ! -x "$venv/bin/pre-commit" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "pre-commit>=3,<5"
 fi
 export NBGUARD_TEST_PRE_COMMIT="$PWD/$venv/bin/pre-commit"
+# Selenium drives Debian's chromium (installed by .ci/run) for the audit page's browser test.
+if ! "$venv/bin/python" -c "import selenium" 2>/dev/null; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "selenium>=4.10,<5"
+fi
+export NBGUARD_TEST_PYTHON="$PWD/$venv/bin/python"
 
 cargo test --release --all-targets "$@"
 # The repository passes its own scan.
