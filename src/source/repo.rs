@@ -153,11 +153,28 @@ pub(crate) fn read_blob(
         return Ok(Blob::TooLarge(header.size));
     }
     let mut buf = Vec::new();
-    Ok(match repo.objects.try_find(id, &mut buf)? {
-        // The data may not start at the buffer's beginning, so copy exactly the object.
-        Some(data) => Blob::Data(data.data.to_vec()),
-        None => Blob::Missing,
-    })
+    let Some((start, len)) = repo
+        .objects
+        .try_find(id, &mut buf)?
+        .map(|d| (d.data.as_ptr() as usize, d.data.len()))
+    else {
+        return Ok(Blob::Missing);
+    };
+    // The object is the buffer or a part of it: keep the buffer rather than copy it (a blob over
+    // the size limit is read whole, and a copy would double the peak memory).
+    let base = buf.as_ptr() as usize;
+    if start < base || start + len > base + buf.len() {
+        // Not expected (the data borrows the buffer), but then a copy is the safe answer.
+        let mut again = Vec::new();
+        return Ok(match repo.objects.try_find(id, &mut again)? {
+            Some(d) => Blob::Data(d.data.to_vec()),
+            None => Blob::Missing,
+        });
+    }
+    let offset = start - base;
+    buf.truncate(offset + len);
+    buf.drain(..offset);
+    Ok(Blob::Data(buf))
 }
 
 /// Reads the blob with hex id `hex` if it has at most `max_bytes` bytes; `None` when it is
