@@ -6,11 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/test-venv
-if [ ! -x "$venv/bin/pre-commit" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "pre-commit>=3,<5"
-fi
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+# One requirement a line. pip returns at once when all are already there.
+requirements=(
+  "pre-commit>=3,<5"
+  "nbformat>=5.7,<6"
+  "python-dotenv>=1,<2"
+  "git-filter-repo>=2.38"
+)
+"$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
 export NBGUARD_TEST_PRE_COMMIT="$PWD/$venv/bin/pre-commit"
+export NBGUARD_TEST_PYTHON="$PWD/$venv/bin/python"
 
 cargo test --release --all-targets "$@"
 # The repository passes its own scan.

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod diff;
 pub mod finding;
+pub mod fix;
 pub mod hooks;
 pub mod notebook;
 pub mod report;
