@@ -39,6 +39,8 @@ pub struct Outcome {
     pub dry_run: bool,
     pub plans: Vec<FilePlan>,
     pub env_path: PathBuf,
+    /// The env file's path as shown: relative to the current directory when under it.
+    pub env_shown: String,
     /// Names and values added to the env file.
     pub env_added: Vec<(String, String)>,
     pub ignored: Option<Ignored>,
@@ -56,7 +58,10 @@ impl Outcome {
 
 pub fn run(scanner: &Scanner, req: &Request) -> Result<Outcome, FixError> {
     // 1. Read and scan every file in scope; the env file itself is never a target.
-    let env_path = req.env_file.clone().unwrap_or_else(|| req.root.join(".env"));
+    let env_path = req
+        .env_file
+        .clone()
+        .unwrap_or_else(|| req.root.join(".env"));
     let env_abs = absolute(&env_path);
     let (files, diagnostics) = read_files(scanner, &req.paths, &env_abs)?;
     // 2. Plan every rewrite, naming values in one env file.
@@ -70,6 +75,7 @@ pub fn run(scanner: &Scanner, req: &Request) -> Result<Outcome, FixError> {
         dry_run: req.dry_run,
         plans,
         env_path: env_path.clone(),
+        env_shown: shown(&env_abs),
         env_added: env.added.clone(),
         ignored: None,
         refused: Vec::new(),
@@ -188,6 +194,16 @@ fn write_checked(path: &Path, original: &str, fixed: &str) -> Result<(), String>
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(|e| e.to_string())
+}
+
+fn shown(p: &Path) -> String {
+    let cwd = std::env::current_dir()
+        .map(|d| absolute(&d))
+        .unwrap_or_default();
+    p.strip_prefix(&cwd)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn absolute(p: &Path) -> PathBuf {

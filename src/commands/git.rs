@@ -82,7 +82,10 @@ pub fn fix_advice(report: &Report) -> Vec<String> {
     if paths.is_empty() {
         return Vec::new();
     }
-    let args: Vec<String> = paths.iter().map(|p| shell_quote(&crate::report::clean(p))).collect();
+    let args: Vec<String> = paths
+        .iter()
+        .map(|p| shell_quote(&crate::report::clean(p)))
+        .collect();
     vec![
         "To move the credentials into .env (code reads them from the environment) and mask them in"
             .into(),
@@ -94,9 +97,14 @@ pub fn fix_advice(report: &Report) -> Vec<String> {
 }
 
 fn shell_quote(s: &str) -> String {
+    // A path that looks like an option is given as `./-name`.
+    let s = &if s.starts_with('-') {
+        format!("./{s}")
+    } else {
+        s.to_string()
+    };
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@%".contains(c))
     {
         s.to_string()

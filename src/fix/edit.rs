@@ -124,10 +124,7 @@ impl OutputSpans {
                 continue;
             };
             let a = at(arr);
-            let spans = items
-                .iter()
-                .map(|o| at(o)..at(o) + o.get().len())
-                .collect();
+            let spans = items.iter().map(|o| at(o)..at(o) + o.get().len()).collect();
             out.cells.insert(i, (a..a + arr.get().len(), spans));
         }
         out
@@ -184,7 +181,10 @@ mod tests {
             end: e,
             text: t.into(),
         };
-        assert_eq!(apply("abcdef", &[e(4, 5, "X"), e(0, 1, "")]).unwrap(), "bcdXf");
+        assert_eq!(
+            apply("abcdef", &[e(4, 5, "X"), e(0, 1, "")]).unwrap(),
+            "bcdXf"
+        );
         assert!(apply("abcdef", &[e(0, 3, ""), e(2, 4, "")]).is_none());
     }
 
@@ -208,7 +208,10 @@ mod tests {
             cut(&[2]),
             "{\"cells\": [{\"outputs\": [\n  {\"a\": 1},\n  {\"b\": 2}\n ]}]}"
         );
-        assert_eq!(cut(&[1]), "{\"cells\": [{\"outputs\": [\n  {\"a\": 1},\n  {\"c\": 3}\n ]}]}");
+        assert_eq!(
+            cut(&[1]),
+            "{\"cells\": [{\"outputs\": [\n  {\"a\": 1},\n  {\"c\": 3}\n ]}]}"
+        );
         assert_eq!(cut(&[0, 1, 2]), "{\"cells\": [{\"outputs\": []}]}");
     }
 }

@@ -35,8 +35,25 @@ pub enum EnvError {
 /// Names the environment already gives a meaning to: a value stored under one of them would be
 /// shadowed (python-dotenv does not override variables that are already set) or break the shell.
 const TAKEN: &[&str] = &[
-    "PWD", "OLDPWD", "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "TMPDIR", "TZ",
-    "HOSTNAME", "DISPLAY", "EDITOR", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "IFS", "PS1",
+    "PWD",
+    "OLDPWD",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "TERM",
+    "LANG",
+    "TMPDIR",
+    "TZ",
+    "HOSTNAME",
+    "DISPLAY",
+    "EDITOR",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "VIRTUAL_ENV",
+    "IFS",
+    "PS1",
     "MAIL",
 ];
 
@@ -87,7 +104,10 @@ impl EnvFile {
                 }
             })
             .collect();
-        let first = usable.first().cloned().unwrap_or_else(|| "SECRET_VALUE".into());
+        let first = usable
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "SECRET_VALUE".into());
         let name = usable
             .into_iter()
             .find(|c| !self.known.contains_key(c))
@@ -207,7 +227,11 @@ pub enum Ignored {
 /// Makes git ignore `env` (inside the work tree at `root`); with `dry_run`, only says what it
 /// would do. Refuses a file git already tracks.
 pub fn ensure_ignored(root: &Path, env: &Path, dry_run: bool) -> Result<Ignored, EnvError> {
-    let Some(rel) = env.strip_prefix(root).ok().filter(|_| root.join(".git").exists()) else {
+    let Some(rel) = env
+        .strip_prefix(root)
+        .ok()
+        .filter(|_| root.join(".git").exists())
+    else {
         return Ok(Ignored::NoRepository);
     };
     let rel = rel.to_string_lossy().replace('\\', "/");
@@ -270,7 +294,12 @@ fn is_ignored(root: &Path, rel: &str) -> Result<bool, String> {
 fn git(root: &Path, args: &[&str]) -> Result<(i32, String), String> {
     let out = Command::new("git")
         .current_dir(root)
-        .args(["-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null"])
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.hooksPath=/dev/null",
+        ])
         .args(args)
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
@@ -286,7 +315,13 @@ mod tests {
 
     #[test]
     fn values_read_back_as_written() {
-        for v in ["plain-Value_1", "with space", "it's $HOME", "a\"b'c", "p#ss"] {
+        for v in [
+            "plain-Value_1",
+            "with space",
+            "it's $HOME",
+            "a\"b'c",
+            "p#ss",
+        ] {
             let line = format!("N={}", quote(v));
             assert_eq!(parse_line(&line), Some(("N".into(), v.into())), "{line}");
         }

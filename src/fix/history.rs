@@ -27,7 +27,9 @@ fn line_for(secret: &str) -> String {
         && !secret.starts_with("regex:")
         && !secret.starts_with("glob:")
         && !secret.starts_with("literal:")
-        && secret.chars().all(|c| !c.is_control() && !needs_json_escape(c));
+        && secret
+            .chars()
+            .all(|c| !c.is_control() && !needs_json_escape(c));
     if plain {
         format!("{secret}==>{REPLACEMENT}")
     } else {
@@ -72,10 +74,7 @@ mod tests {
     #[test]
     fn plain_values_are_literals_and_others_regexes() {
         assert_eq!(line_for("Zq8-x.y"), "Zq8-x.y==>***REMOVED***");
-        assert_eq!(
-            line_for("ab/cd"),
-            r"regex:ab(?:/|\\/)cd==>***REMOVED***"
-        );
+        assert_eq!(line_for("ab/cd"), r"regex:ab(?:/|\\/)cd==>***REMOVED***");
         let pem = line_for("-----BEGIN K-----\nMIIE\n-----END K-----");
         assert!(pem.starts_with("regex:"), "{pem}");
         assert!(!pem.contains('\n'));

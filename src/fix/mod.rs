@@ -113,7 +113,10 @@ pub fn plan(path: &str, raw: &str, findings: &[Finding], env: &mut EnvFile) -> F
                 secrets.push((f.secret.clone(), f.rule.clone()));
             }
         } else {
-            p.left.push(left_of_finding(f, "personal data: replace it with synthetic values"));
+            p.left.push(left_of_finding(
+                f,
+                "personal data: replace it with synthetic values",
+            ));
         }
     }
     secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
@@ -122,6 +125,8 @@ pub fn plan(path: &str, raw: &str, findings: &[Finding], env: &mut EnvFile) -> F
     } else {
         p.rewrite(path, &secrets, env)
     };
+    p.changes.sort_by_key(|c| (c.spot.line, c.spot.column));
+    p.left.sort_by_key(|l| (l.spot.line, l.spot.column));
     FilePlan {
         path: path.to_string(),
         original: raw.to_string(),
@@ -227,8 +232,7 @@ impl Planner<'_> {
                         spot: c.spot,
                         rule: c.rule,
                         secret: String::new(),
-                        reason: "the rewrite would not be a valid file (please report this)"
-                            .into(),
+                        reason: "the rewrite would not be a valid file (please report this)".into(),
                     });
                 }
                 self.raw.to_string()
@@ -250,7 +254,11 @@ impl Planner<'_> {
             candidates.push(python::env_name(n));
         }
         if candidates.iter().all(String::is_empty) {
-            self.leave(seg, o, "not assigned to a name, key or keyword to derive a variable from");
+            self.leave(
+                seg,
+                o,
+                "not assigned to a name, key or keyword to derive a variable from",
+            );
             return false;
         }
         let Some((rs, re)) = edit::raw_span(self.raw, &seg.body, lit.start, lit.end, self.json)
@@ -308,7 +316,13 @@ impl Planner<'_> {
         let mapped: Option<Vec<(usize, usize)>> = occs
             .iter()
             .map(|o| {
-                edit::raw_span(self.raw, &doc.segments[o.segment].body, o.start, o.end, true)
+                edit::raw_span(
+                    self.raw,
+                    &doc.segments[o.segment].body,
+                    o.start,
+                    o.end,
+                    true,
+                )
             })
             .collect();
         let first = &occs[0];
@@ -328,7 +342,11 @@ impl Planner<'_> {
                     });
                 }
             }
-            None if spans.cells.get(&cell).is_some_and(|(_, items)| k < items.len()) => {
+            None if spans
+                .cells
+                .get(&cell)
+                .is_some_and(|(_, items)| k < items.len()) =>
+            {
                 cleared.entry(cell).or_default().push(k);
                 self.changes.push(Change {
                     spot: self.spot(seg, first),
@@ -338,7 +356,11 @@ impl Planner<'_> {
             }
             None => {
                 for o in occs {
-                    self.leave(&doc.segments[o.segment], o, "an output nbguard cannot locate");
+                    self.leave(
+                        &doc.segments[o.segment],
+                        o,
+                        "an output nbguard cannot locate",
+                    );
                 }
             }
         }
@@ -392,9 +414,7 @@ impl Planner<'_> {
     }
 
     fn spot(&self, seg: &Segment, o: &Occurrence) -> Spot {
-        let (line, column) = self
-            .lines
-            .line_col(self.raw, seg.body.raw_offset(o.start));
+        let (line, column) = self.lines.line_col(self.raw, seg.body.raw_offset(o.start));
         Spot {
             line,
             column,

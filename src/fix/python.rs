@@ -218,7 +218,10 @@ mod tests {
         let cases = [
             ("password = \"Zq8-secret\"\n", "password"),
             ("db_pass: str = 'Zq8-secret'", "db_pass"),
-            ("conn = connect(host='h', password=\"Zq8-secret\")", "password"),
+            (
+                "conn = connect(host='h', password=\"Zq8-secret\")",
+                "password",
+            ),
             ("cfg = {\"api_key\": \"Zq8-secret\", \"n\": 1}", "api_key"),
             ("cfg['token'] = 'Zq8-secret'", "token"),
             ("self.secretKey = r\"Zq8-secret\"", "secretKey"),
@@ -226,10 +229,21 @@ mod tests {
         for (src, name) in cases {
             let l = lit(src, "Zq8-secret").unwrap_or_else(|e| panic!("{src}: {e}"));
             assert_eq!(l.name.as_deref(), Some(name), "{src}");
-            assert!(src[l.start..l.end].ends_with("Zq8-secret\"") || src[l.start..l.end].ends_with("Zq8-secret'"));
+            assert!(
+                src[l.start..l.end].ends_with("Zq8-secret\"")
+                    || src[l.start..l.end].ends_with("Zq8-secret'")
+            );
         }
-        assert_eq!(lit("connect('h', 'Zq8-secret')", "Zq8-secret").unwrap().name, None);
-        assert_eq!(lit("if pw == 'Zq8-secret':", "Zq8-secret").unwrap().name, None);
+        assert_eq!(
+            lit("connect('h', 'Zq8-secret')", "Zq8-secret")
+                .unwrap()
+                .name,
+            None
+        );
+        assert_eq!(
+            lit("if pw == 'Zq8-secret':", "Zq8-secret").unwrap().name,
+            None
+        );
     }
 
     #[test]
@@ -262,7 +276,8 @@ mod tests {
         assert!(!imports_os("from os import environ\n"));
         assert_eq!(import_point("x = 1\n"), 0);
         assert_eq!(import_point("%%time\nx = 1\n"), 7);
-        let src = "#!/usr/bin/env python\n\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nx = 1\n";
+        let src =
+            "#!/usr/bin/env python\n\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nx = 1\n";
         assert_eq!(&src[import_point(src)..], "x = 1\n");
     }
 }

@@ -22,7 +22,8 @@ fn finding(rule: &str, secret: &str) -> Finding {
 }
 
 fn env() -> EnvFile {
-    EnvFile::load(&PathBuf::from("/nonexistent/nbguard-test/.env")).expect("a missing file is empty")
+    EnvFile::load(&PathBuf::from("/nonexistent/nbguard-test/.env"))
+        .expect("a missing file is empty")
 }
 
 fn secret() -> String {
@@ -31,9 +32,17 @@ fn secret() -> String {
 
 #[test]
 fn python_file_literal_becomes_an_environment_lookup_with_an_import() {
-    let src = format!("\"\"\"Loader.\"\"\"\nimport sys\n\npassword = '{}'  # db\n", secret());
+    let src = format!(
+        "\"\"\"Loader.\"\"\"\nimport sys\n\npassword = '{}'  # db\n",
+        secret()
+    );
     let mut env = env();
-    let p = plan("load.py", &src, &[finding("secret.generic.password", &secret())], &mut env);
+    let p = plan(
+        "load.py",
+        &src,
+        &[finding("secret.generic.password", &secret())],
+        &mut env,
+    );
     assert_eq!(
         p.fixed,
         "\"\"\"Loader.\"\"\"\nimport os\nimport sys\n\npassword = os.environ['PASSWORD']  # db\n"
@@ -59,12 +68,22 @@ fn notebook_source_output_and_metadata_are_each_handled_their_way() {
     });
     let raw = serde_json::to_string_pretty(&nb).unwrap() + "\n";
     let mut env = env();
-    let p = plan("n.ipynb", &raw, &[finding("secret.generic.token", &s)], &mut env);
+    let p = plan(
+        "n.ipynb",
+        &raw,
+        &[finding("secret.generic.token", &s)],
+        &mut env,
+    );
     let after: serde_json::Value = serde_json::from_str(&p.fixed).unwrap();
     let cell = &after["cells"][0];
     assert_eq!(
         cell["source"],
-        serde_json::json!(["import os\n", "x = 1\n", "api_token = os.environ[\"API_TOKEN\"]\n", "print(api_token)"])
+        serde_json::json!([
+            "import os\n",
+            "x = 1\n",
+            "api_token = os.environ[\"API_TOKEN\"]\n",
+            "print(api_token)"
+        ])
     );
     assert_eq!(cell["outputs"][0]["text"][0], format!("{MASK}\n"));
     assert_eq!(cell["outputs"][1]["text"][0], "kept\n");
@@ -95,7 +114,12 @@ fn an_output_that_cannot_be_masked_exactly_is_removed() {
     let raw = serde_json::to_string_pretty(&nb).unwrap();
     let odd = format!("{}&{}", &s[..3], &s[4..]);
     let mut env = env();
-    let p = plan("n.ipynb", &raw, &[finding("secret.generic.token", &odd)], &mut env);
+    let p = plan(
+        "n.ipynb",
+        &raw,
+        &[finding("secret.generic.token", &odd)],
+        &mut env,
+    );
     let after: serde_json::Value = serde_json::from_str(&p.fixed).unwrap();
     assert_eq!(after["cells"][0]["outputs"].as_array().unwrap().len(), 1);
     assert_eq!(after["cells"][0]["outputs"][0]["text"][0], "fine\n");
@@ -106,7 +130,12 @@ fn an_output_that_cannot_be_masked_exactly_is_removed() {
 fn a_second_plan_over_the_result_changes_nothing() {
     let src = format!("token = \"{}\"\n", secret());
     let mut env = env();
-    let p = plan("a.py", &src, &[finding("secret.generic.token", &secret())], &mut env);
+    let p = plan(
+        "a.py",
+        &src,
+        &[finding("secret.generic.token", &secret())],
+        &mut env,
+    );
     let again = plan("a.py", &p.fixed, &[], &mut env);
     assert!(!again.changed());
 }

@@ -15,7 +15,10 @@ pub fn write_fix_text(w: &mut dyn Write, o: &Outcome, reveal: bool) -> io::Resul
         return Ok(());
     }
     if o.dry_run {
-        writeln!(w, "Dry run: nothing was changed. `nbguard fix` would do this:")?;
+        writeln!(
+            w,
+            "Dry run: nothing was changed. `nbguard fix` would do this:"
+        )?;
         writeln!(w)?;
         for p in o.plans.iter().filter(|p| p.changed()) {
             write_diff(w, p, reveal)?;
@@ -33,27 +36,29 @@ pub fn write_fix_text(w: &mut dyn Write, o: &Outcome, reveal: bool) -> io::Resul
         writeln!(
             w,
             "{}: {verb} {} (owner-only file; load it into the environment the code runs in)",
-            clean(&o.env_path.display().to_string()),
+            clean(&o.env_shown),
             names.join(", ")
         )?;
     }
     match &o.ignored {
-        Some(Ignored::Added { gitignore, line }) => writeln!(
+        Some(Ignored::Added { line, .. }) => writeln!(
             w,
-            "{}: {verb} `{}` so that git ignores the env file",
-            clean(&gitignore.display().to_string()),
+            ".gitignore: {verb} `{}` so that git ignores the env file",
             clean(line)
         )?,
         Some(Ignored::NoRepository) => writeln!(
             w,
             "warning: not in a git work tree; make sure {} is never committed",
-            clean(&o.env_path.display().to_string())
+            clean(&o.env_shown)
         )?,
         Some(Ignored::Already) | None => {}
     }
     if !o.dry_run && o.plans.iter().any(FilePlan::changed) {
         writeln!(w)?;
-        writeln!(w, "Next: review the changes, then `git add` the fixed files.")?;
+        writeln!(
+            w,
+            "Next: review the changes, then `git add` the fixed files."
+        )?;
         writeln!(
             w,
             "A credential that was ever committed, pushed or shared is leaked: rotate it. To take it \
