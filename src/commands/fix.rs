@@ -47,6 +47,8 @@ pub struct Outcome {
     /// Files not written, with the reason.
     pub refused: Vec<(String, String)>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Personal-data findings left to the user, and in how many files.
+    pub personal: (usize, usize),
 }
 
 impl Outcome {
@@ -66,9 +68,16 @@ pub fn run(scanner: &Scanner, req: &Request) -> Result<Outcome, FixError> {
     let (files, diagnostics) = read_files(scanner, &req.paths, &env_abs)?;
     // 2. Plan every rewrite, naming values in one env file.
     let mut env = EnvFile::load(&env_path)?;
-    let plans: Vec<FilePlan> = files
+    let all: Vec<FilePlan> = files
         .iter()
         .map(|(path, _, text, findings)| fix::plan(path, text, findings, &mut env))
+        .collect();
+    let personal = (
+        all.iter().map(|p| p.personal).sum(),
+        all.iter().filter(|p| p.personal > 0).count(),
+    );
+    let plans: Vec<FilePlan> = all
+        .into_iter()
         .filter(|p| p.changed() || !p.left.is_empty())
         .collect();
     let mut outcome = Outcome {
@@ -80,6 +89,7 @@ pub fn run(scanner: &Scanner, req: &Request) -> Result<Outcome, FixError> {
         ignored: None,
         refused: Vec::new(),
         diagnostics,
+        personal,
     };
     if !env.added.is_empty() {
         outcome.ignored = Some(fix::ensure_ignored(

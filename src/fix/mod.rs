@@ -73,6 +73,9 @@ pub struct FilePlan {
     pub left: Vec<LeftAlone>,
     /// Every value taken out, to mask them wherever the plan is shown.
     pub secrets: Vec<String>,
+    /// Personal-data findings, which `fix` does not touch (they need synthetic data, not an
+    /// environment variable).
+    pub personal: usize,
 }
 
 /// A value as it is written inside a JSON string (how a notebook stores it).
@@ -105,18 +108,14 @@ pub fn plan(path: &str, raw: &str, findings: &[Finding], env: &mut EnvFile) -> F
         changes: Vec::new(),
         left: Vec::new(),
     };
-    // 1. Credentials are taken out; anything else (personal data) is listed for a person.
+    // 1. Credentials are taken out; personal data is only counted (it needs synthetic data).
     let mut secrets: Vec<(String, String)> = Vec::new();
+    let mut personal = 0;
     for f in findings.iter().filter(|f| f.is_active()) {
-        if f.rule.starts_with("secret.") {
-            if !secrets.iter().any(|(s, _)| s == &f.secret) && !f.secret.is_empty() {
-                secrets.push((f.secret.clone(), f.rule.clone()));
-            }
-        } else {
-            p.left.push(left_of_finding(
-                f,
-                "personal data: replace it with synthetic values",
-            ));
+        if !f.rule.starts_with("secret.") {
+            personal += 1;
+        } else if !secrets.iter().any(|(s, _)| s == &f.secret) && !f.secret.is_empty() {
+            secrets.push((f.secret.clone(), f.rule.clone()));
         }
     }
     secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
@@ -134,6 +133,7 @@ pub fn plan(path: &str, raw: &str, findings: &[Finding], env: &mut EnvFile) -> F
         changes: p.changes,
         left: p.left,
         secrets: secrets.into_iter().map(|(s, _)| s).collect(),
+        personal,
     }
 }
 
@@ -164,7 +164,7 @@ impl Planner<'_> {
             Document::plain(self.raw.to_string())
         };
         let python = if self.json {
-            notebook_language(self.raw).is_none_or(|l| l.eq_ignore_ascii_case("python"))
+            notebook_language(self.raw).is_none_or(|l| l.to_ascii_lowercase().starts_with("python"))
         } else {
             path.to_ascii_lowercase().ends_with(".py")
         };
@@ -435,23 +435,6 @@ impl Planner<'_> {
     }
 }
 
-fn left_of_finding(f: &Finding, reason: &str) -> LeftAlone {
-    let nb = f.notebook.as_ref();
-    LeftAlone {
-        spot: Spot {
-            line: f.line,
-            column: f.column,
-            cell: nb.and_then(|n| n.cell),
-            cell_type: nb.and_then(|n| n.cell_type.clone()),
-            part: nb.and_then(|n| n.part),
-            output: nb.and_then(|n| n.output),
-        },
-        rule: f.rule.clone(),
-        secret: f.secret.clone(),
-        reason: reason.to_string(),
-    }
-}
-
 /// Every place each value occurs, longest values first so that a value inside another is not
 /// counted twice.
 fn occurrences(doc: &Document, secrets: &[(String, String)]) -> Vec<Occurrence> {
@@ -496,10 +479,12 @@ fn notebook_language(raw: &str) -> Option<String> {
     struct Name {
         name: Option<String>,
     }
+    // The kernel's language first: real notebooks carry `language_info.name` values such as
+    // "plaintext" or "" under a Python kernel.
     let meta = serde_json::from_str::<Top>(raw).ok()?.metadata?;
-    meta.language_info
-        .and_then(|l| l.name)
-        .or_else(|| meta.kernelspec.and_then(|k| k.language))
+    let filled = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    filled(meta.kernelspec.and_then(|k| k.language))
+        .or_else(|| filled(meta.language_info.and_then(|l| l.name)))
 }
 
 /// The variable a provider's own tools read the credential from, where there is a convention.

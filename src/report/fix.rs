@@ -10,8 +10,16 @@ use crate::finding::{mask, Part};
 use crate::fix::{Action, FilePlan, Ignored, Spot};
 
 pub fn write_fix_text(w: &mut dyn Write, o: &Outcome, reveal: bool) -> io::Result<()> {
+    if o.personal.0 > 0 {
+        writeln!(
+            w,
+            "note: {} personal-data finding(s) in {} file(s) are not changed by fix: replace the \
+             data with synthetic values (`nbguard scan` lists them).",
+            o.personal.0, o.personal.1
+        )?;
+    }
     if o.plans.is_empty() {
-        writeln!(w, "nbguard fix: nothing to fix.")?;
+        writeln!(w, "nbguard fix: no credentials to fix.")?;
         return Ok(());
     }
     if o.dry_run {
@@ -32,12 +40,17 @@ pub fn write_fix_text(w: &mut dyn Write, o: &Outcome, reveal: bool) -> io::Resul
     }
     let verb = if o.dry_run { "would add" } else { "added" };
     if !o.env_added.is_empty() {
+        const SHOWN: usize = 8;
         let names: Vec<&str> = o.env_added.iter().map(|(n, _)| n.as_str()).collect();
+        let more = match names.len().saturating_sub(SHOWN) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
         writeln!(
             w,
-            "{}: {verb} {} (owner-only file; load it into the environment the code runs in)",
+            "{}: {verb} {}{more} (owner-only file; load it into the environment the code runs in)",
             clean(&o.env_shown),
-            names.join(", ")
+            names[..names.len().min(SHOWN)].join(", ")
         )?;
     }
     match &o.ignored {
