@@ -3,6 +3,7 @@
 //! each file, refusing any file that changed on disk since it was read. Values are stored before
 //! any file loses them, so an interrupted run never loses a credential.
 
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 use crate::finding::Diagnostic;
@@ -132,30 +133,34 @@ fn read_files(
         source,
     })?;
     let mut diagnostics: Vec<Diagnostic> = notices.into_iter().map(Diagnostic::from).collect();
+    let scanned: Vec<_> = files
+        .par_iter()
+        .filter(|f| scanner.wants(&f.display) && absolute(&f.path) != env)
+        .map(|f| {
+            let bytes = std::fs::read(&f.path).map_err(|source| FixError::Path {
+                path: f.path.clone(),
+                source,
+            })?;
+            let item = Item {
+                path: f.display.clone(),
+                new: bytes,
+                old: None,
+                blob: None,
+                old_blob: None,
+                provenance: Provenance::WorkTree,
+            };
+            let o = scanner.scan_item(&item);
+            Ok((f, item.new, o))
+        })
+        .collect::<Result<_, FixError>>()?;
     let mut out = Vec::new();
-    for f in files.iter().filter(|f| scanner.wants(&f.display)) {
-        if absolute(&f.path) == env {
-            continue;
-        }
-        let bytes = std::fs::read(&f.path).map_err(|source| FixError::Path {
-            path: f.path.clone(),
-            source,
-        })?;
-        let item = Item {
-            path: f.display.clone(),
-            new: bytes,
-            old: None,
-            blob: None,
-            old_blob: None,
-            provenance: Provenance::WorkTree,
-        };
-        let o = scanner.scan_item(&item);
+    for (f, bytes, o) in scanned {
         diagnostics.extend(o.diagnostics);
         if !o.findings.iter().any(|x| x.is_active()) {
             continue;
         }
         // Only text that is exactly the file can be edited by byte ranges.
-        match String::from_utf8(item.new) {
+        match String::from_utf8(bytes) {
             Ok(text) => out.push((f.display.clone(), f.path.clone(), text, o.findings)),
             Err(_) => diagnostics.push(Diagnostic {
                 path: f.display.clone(),
@@ -233,5 +238,27 @@ fn absolute(p: &Path) -> PathBuf {
                 .unwrap_or_else(|_| p.to_path_buf())
         }
         _ => p.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_changed_since_it_was_read_is_not_written() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let p = dir.path().join("a.py");
+        std::fs::write(&p, "x = 2\n").expect("writing");
+        let err = write_checked(&p, "x = 1\n", "x = 3\n").expect_err("must refuse");
+        assert!(err.contains("changed on disk"), "{err}");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "x = 2\n");
+        write_checked(&p, "x = 2\n", "x = 3\n").expect("unchanged file is written");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "x = 3\n");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 }
