@@ -148,6 +148,7 @@ fn read_files(
                 blob: None,
                 old_blob: None,
                 provenance: Provenance::WorkTree,
+                origin: Default::default(),
             };
             let o = scanner.scan_item(&item);
             Ok((f, item.new, o))

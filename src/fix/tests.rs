@@ -18,6 +18,7 @@ fn finding(rule: &str, secret: &str) -> Finding {
         fix: String::new(),
         suppressed: None,
         commit: None,
+        origin: Default::default(),
     }
 }
 
