@@ -315,6 +315,24 @@ fn an_env_file_tracked_by_git_is_refused() {
 }
 
 #[test]
+fn an_env_file_that_is_a_symlink_is_refused() {
+    let repo = TestRepo::new();
+    let elsewhere = repo.scratch("home").join("profile");
+    std::fs::write(&elsewhere, "# shell profile\n").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, repo.path().join(".env")).unwrap();
+    repo.write("a.py", format!("password = \"{}\"\n", db_password()));
+    let before = std::fs::read(repo.path().join("a.py")).unwrap();
+    let out = repo.nbguard(&["fix", "--no-config", "a.py"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(stderr(&out).contains("symbolic link"), "{}", describe(&out));
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).unwrap(),
+        "# shell profile\n"
+    );
+    assert_eq!(std::fs::read(repo.path().join("a.py")).unwrap(), before);
+}
+
+#[test]
 fn blocked_commit_names_the_fix_command_and_then_passes() {
     let repo = TestRepo::new();
     repo.write("README.md", "x\n");

@@ -28,6 +28,11 @@ pub enum EnvError {
          choose another file with --env-file"
     )]
     Tracked { path: PathBuf },
+    #[error(
+        "{path} is a symbolic link: nbguard does not write secrets or ignore rules through one \
+         (a cloned repository could point it anywhere); choose a file with --env-file"
+    )]
+    Symlink { path: PathBuf },
     #[error("cannot ask git whether {path} is ignored: {why}")]
     Git { path: PathBuf, why: String },
 }
@@ -68,6 +73,7 @@ pub struct EnvFile {
 
 impl EnvFile {
     pub fn load(path: &Path) -> Result<Self, EnvError> {
+        refuse_symlink(path)?;
         let existing = match std::fs::read_to_string(path) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -249,6 +255,7 @@ pub fn ensure_ignored(root: &Path, env: &Path, dry_run: bool) -> Result<Ignored,
         return Ok(Ignored::Already);
     }
     let gitignore = root.join(".gitignore");
+    refuse_symlink(&gitignore)?;
     let line = format!("/{rel}");
     if !dry_run {
         let old = std::fs::read_to_string(&gitignore).unwrap_or_default();
@@ -278,6 +285,15 @@ pub fn ensure_ignored(root: &Path, env: &Path, dry_run: bool) -> Result<Ignored,
         }
     }
     Ok(Ignored::Added { gitignore, line })
+}
+
+fn refuse_symlink(path: &Path) -> Result<(), EnvError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(EnvError::Symlink {
+            path: path.to_path_buf(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn is_ignored(root: &Path, rel: &str) -> Result<bool, String> {
