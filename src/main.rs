@@ -498,9 +498,11 @@ fn write_replacements(path: &Path, report: &nbguard::report::audit::AuditReport)
         writeln!(f, "{l}")?;
     }
     eprintln!(
-        "nbguard: wrote {} expression(s) to {}. WARNING: that file holds the secrets in clear; \
-         use it with `git filter-repo --replace-text {}`, then delete it. Purging history does \
-         not replace rotating: revoke and reissue every credential listed.",
+        "nbguard: wrote {} expression(s) to {}. WARNING: that file holds the secrets in clear. \
+         Review it first: each line replaces its text in every file of history, so delete the \
+         lines of false positives. Then use it with `git filter-repo --replace-text {}` and \
+         delete it. Purging history does not replace rotating: revoke and reissue every \
+         credential listed.",
         lines.len(),
         path.display(),
         path.display()
