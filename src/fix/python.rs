@@ -140,7 +140,11 @@ pub(crate) fn env_name(name: &str) -> String {
         } else if !out.ends_with('_') {
             out.push('_');
         }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        // A digit keeps the case before it: `neo4jPassword` and `NEO4J_PASSWORD` are one word
+        // followed by another.
+        if !c.is_ascii_digit() {
+            prev_lower = c.is_ascii_lowercase();
+        }
     }
     let out = out.trim_matches('_').to_string();
     if out.starts_with(|c: char| c.is_ascii_digit()) {
@@ -260,6 +264,8 @@ mod tests {
         assert_eq!(env_name("dbPassword"), "DB_PASSWORD");
         assert_eq!(env_name("aws_access_key_id"), "AWS_ACCESS_KEY_ID");
         assert_eq!(env_name("api-key.v2"), "API_KEY_V2");
+        assert_eq!(env_name("NEO4J_PASSWORD"), "NEO4J_PASSWORD");
+        assert_eq!(env_name("neo4jPassword"), "NEO4J_PASSWORD");
     }
 
     #[test]
