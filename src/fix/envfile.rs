@@ -325,6 +325,42 @@ fn git(root: &Path, args: &[&str]) -> Result<(i32, String), String> {
     ))
 }
 
+/// The variable a provider's own tools read the credential from, where there is a convention.
+pub(crate) fn provider_name(rule: &str) -> Option<String> {
+    const NAMES: &[(&str, &str)] = &[
+        ("secret.aws.access-key-id", "AWS_ACCESS_KEY_ID"),
+        ("secret.aws.secret-access-key", "AWS_SECRET_ACCESS_KEY"),
+        ("secret.aws.session-token", "AWS_SESSION_TOKEN"),
+        ("secret.github.", "GITHUB_TOKEN"),
+        ("secret.gitlab.", "GITLAB_TOKEN"),
+        ("secret.openai.", "OPENAI_API_KEY"),
+        ("secret.anthropic.api-key", "ANTHROPIC_API_KEY"),
+        ("secret.huggingface.", "HF_TOKEN"),
+        ("secret.cohere.", "CO_API_KEY"),
+        ("secret.mistral.", "MISTRAL_API_KEY"),
+        ("secret.groq.", "GROQ_API_KEY"),
+        ("secret.replicate.", "REPLICATE_API_TOKEN"),
+        ("secret.together.", "TOGETHER_API_KEY"),
+        ("secret.wandb.", "WANDB_API_KEY"),
+        ("secret.kaggle.", "KAGGLE_KEY"),
+        ("secret.pinecone.", "PINECONE_API_KEY"),
+        ("secret.langsmith.", "LANGSMITH_API_KEY"),
+        ("secret.deepseek.", "DEEPSEEK_API_KEY"),
+        ("secret.xai.", "XAI_API_KEY"),
+        ("secret.gcp.api-key", "GOOGLE_API_KEY"),
+        ("secret.slack.bot-token", "SLACK_BOT_TOKEN"),
+        ("secret.stripe.", "STRIPE_API_KEY"),
+        ("secret.sendgrid.", "SENDGRID_API_KEY"),
+        ("secret.twilio.auth-token", "TWILIO_AUTH_TOKEN"),
+        ("secret.databricks.api-token", "DATABRICKS_TOKEN"),
+        ("secret.azure.openai-api-key", "AZURE_OPENAI_API_KEY"),
+    ];
+    NAMES
+        .iter()
+        .find(|(prefix, _)| rule == *prefix || (prefix.ends_with('.') && rule.starts_with(prefix)))
+        .map(|(_, n)| n.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,6 @@ mod python;
 
 pub use envfile::{ensure_ignored, EnvError, EnvFile, Ignored};
 
-use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::finding::{Finding, Part};
@@ -164,7 +163,8 @@ impl Planner<'_> {
             Document::plain(self.raw.to_string())
         };
         let python = if self.json {
-            notebook_language(self.raw).is_none_or(|l| l.to_ascii_lowercase().starts_with("python"))
+            python::notebook_language(self.raw)
+                .is_none_or(|l| l.to_ascii_lowercase().starts_with("python"))
         } else {
             path.to_ascii_lowercase().ends_with(".py")
         };
@@ -249,7 +249,7 @@ impl Planner<'_> {
                 return false;
             }
         };
-        let mut candidates: Vec<String> = provider_name(&o.rule).into_iter().collect();
+        let mut candidates: Vec<String> = envfile::provider_name(&o.rule).into_iter().collect();
         if let Some(n) = &lit.name {
             candidates.push(python::env_name(n));
         }
@@ -458,69 +458,6 @@ fn occurrences(doc: &Document, secrets: &[(String, String)]) -> Vec<Occurrence> 
         }
     }
     out
-}
-
-/// The kernel language a notebook declares, if it declares one.
-fn notebook_language(raw: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Top {
-        metadata: Option<Meta>,
-    }
-    #[derive(Deserialize)]
-    struct Meta {
-        kernelspec: Option<Lang>,
-        language_info: Option<Name>,
-    }
-    #[derive(Deserialize)]
-    struct Lang {
-        language: Option<String>,
-    }
-    #[derive(Deserialize)]
-    struct Name {
-        name: Option<String>,
-    }
-    // The kernel's language first: real notebooks carry `language_info.name` values such as
-    // "plaintext" or "" under a Python kernel.
-    let meta = serde_json::from_str::<Top>(raw).ok()?.metadata?;
-    let filled = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
-    filled(meta.kernelspec.and_then(|k| k.language))
-        .or_else(|| filled(meta.language_info.and_then(|l| l.name)))
-}
-
-/// The variable a provider's own tools read the credential from, where there is a convention.
-fn provider_name(rule: &str) -> Option<String> {
-    const NAMES: &[(&str, &str)] = &[
-        ("secret.aws.access-key-id", "AWS_ACCESS_KEY_ID"),
-        ("secret.aws.secret-access-key", "AWS_SECRET_ACCESS_KEY"),
-        ("secret.aws.session-token", "AWS_SESSION_TOKEN"),
-        ("secret.github.", "GITHUB_TOKEN"),
-        ("secret.gitlab.", "GITLAB_TOKEN"),
-        ("secret.openai.", "OPENAI_API_KEY"),
-        ("secret.anthropic.api-key", "ANTHROPIC_API_KEY"),
-        ("secret.huggingface.", "HF_TOKEN"),
-        ("secret.cohere.", "CO_API_KEY"),
-        ("secret.mistral.", "MISTRAL_API_KEY"),
-        ("secret.groq.", "GROQ_API_KEY"),
-        ("secret.replicate.", "REPLICATE_API_TOKEN"),
-        ("secret.together.", "TOGETHER_API_KEY"),
-        ("secret.wandb.", "WANDB_API_KEY"),
-        ("secret.kaggle.", "KAGGLE_KEY"),
-        ("secret.pinecone.", "PINECONE_API_KEY"),
-        ("secret.langsmith.", "LANGSMITH_API_KEY"),
-        ("secret.deepseek.", "DEEPSEEK_API_KEY"),
-        ("secret.xai.", "XAI_API_KEY"),
-        ("secret.gcp.api-key", "GOOGLE_API_KEY"),
-        ("secret.slack.bot-token", "SLACK_BOT_TOKEN"),
-        ("secret.stripe.", "STRIPE_API_KEY"),
-        ("secret.sendgrid.", "SENDGRID_API_KEY"),
-        ("secret.twilio.auth-token", "TWILIO_AUTH_TOKEN"),
-        ("secret.databricks.api-token", "DATABRICKS_TOKEN"),
-        ("secret.azure.openai-api-key", "AZURE_OPENAI_API_KEY"),
-    ];
-    NAMES
-        .iter()
-        .find(|(prefix, _)| rule == *prefix || (prefix.ends_with('.') && rule.starts_with(prefix)))
-        .map(|(_, n)| n.to_string())
 }
 
 #[cfg(test)]

@@ -208,6 +208,33 @@ pub(crate) fn import_point(text: &str) -> usize {
     at
 }
 
+/// The kernel language a notebook declares, if it declares one.
+pub(crate) fn notebook_language(raw: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Top {
+        metadata: Option<Meta>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        kernelspec: Option<Lang>,
+        language_info: Option<Name>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Lang {
+        language: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Name {
+        name: Option<String>,
+    }
+    // The kernel's language first: real notebooks carry `language_info.name` values such as
+    // "plaintext" or "" under a Python kernel.
+    let meta = serde_json::from_str::<Top>(raw).ok()?.metadata?;
+    let filled = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    filled(meta.kernelspec.and_then(|k| k.language))
+        .or_else(|| filled(meta.language_info.and_then(|l| l.name)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
