@@ -137,6 +137,18 @@ fn read_files(
         .par_iter()
         .filter(|f| scanner.wants(&f.display) && absolute(&f.path) != env)
         .map(|f| {
+            if f.size > scanner.max_file_size() {
+                return Ok(Err(Diagnostic {
+                    path: f.display.clone(),
+                    kind: crate::finding::DiagnosticKind::TooLarge,
+                    message: format!(
+                        "{} bytes is over the {} byte limit (scan.max_file_size): not rewritten",
+                        f.size,
+                        scanner.max_file_size()
+                    ),
+                    commit: None,
+                }));
+            }
             let bytes = std::fs::read(&f.path).map_err(|source| FixError::Path {
                 path: f.path.clone(),
                 source,
@@ -147,15 +159,23 @@ fn read_files(
                 old: None,
                 blob: None,
                 old_blob: None,
+                large: None,
                 provenance: Provenance::WorkTree,
                 origin: Default::default(),
             };
             let o = scanner.scan_item(&item);
-            Ok((f, item.new, o))
+            Ok(Ok((f, item.new, o)))
         })
         .collect::<Result<_, FixError>>()?;
     let mut out = Vec::new();
-    for (f, bytes, o) in scanned {
+    for read in scanned {
+        let (f, bytes, o) = match read {
+            Ok(r) => r,
+            Err(d) => {
+                diagnostics.push(d);
+                continue;
+            }
+        };
         diagnostics.extend(o.diagnostics);
         if !o.findings.iter().any(|x| x.is_active()) {
             continue;

@@ -192,7 +192,7 @@ mod tests {
     fn spans_round_trip_through_escapes() {
         let raw = r#"["a = \"s\u0065cret\"\n"]"#;
         let mut body = MappedText::default();
-        body.push_json_string(&raw[1..raw.len() - 1], 1, false);
+        body.push_json_string(&raw[1..raw.len() - 1], 1);
         let s = body.text.find("\"secret\"").unwrap();
         let (rs, re) = raw_span(raw, &body, s, s + 8, true).unwrap();
         assert_eq!(&raw[rs..re], r#"\"s\u0065cret\""#);

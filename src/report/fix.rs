@@ -10,6 +10,9 @@ use crate::finding::{mask, Part};
 use crate::fix::{Action, FilePlan, Ignored, Spot};
 
 pub fn write_fix_text(w: &mut dyn Write, o: &Outcome, reveal: bool) -> io::Result<()> {
+    for d in &o.diagnostics {
+        writeln!(w, "note: {}: {}", clean(&d.path), clean(&d.message))?;
+    }
     if o.personal.0 > 0 {
         writeln!(
             w,
