@@ -13,6 +13,8 @@ requirements=(
   "nbformat>=5.7,<6"
   "python-dotenv>=1,<2"
   "git-filter-repo>=2.38"
+  # Selenium drives Debian's chromium (installed by .ci/run) for the audit page's browser test.
+  "selenium>=4.10,<5"
 )
 "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
 export NBGUARD_TEST_PRE_COMMIT="$PWD/$venv/bin/pre-commit"

@@ -53,6 +53,11 @@ enum Command {
     /// Take credentials out of working-tree files: code reads them from the environment (values
     /// go to .env), outputs and metadata are masked.
     Fix(FixArgs),
+    /// Work with reports already written, e.g. merge per-repository audits into one.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// Install, remove or inspect nbguard's git hooks.
     Hook {
         #[command(subcommand)]
@@ -179,6 +184,10 @@ struct AuditArgs {
     /// them in clear: created owner-only; delete it after use).
     #[arg(long, value_name = "FILE")]
     write_replacements: Option<PathBuf>,
+    /// List every ref that holds a finding (reports otherwise name the default branch,
+    /// branches and tags up to a cap and count the rest by namespace).
+    #[arg(long)]
+    all_refs_in_report: bool,
     #[command(flatten)]
     common: Common,
     #[command(flatten)]
@@ -240,6 +249,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Hook { action } => hook(action),
         Command::Audit(a) => audit(a),
         Command::Fix(a) => fix(a),
+        Command::Report { action } => report_command(action),
     }
 }
 
@@ -459,6 +469,7 @@ fn audit(a: AuditArgs) -> Result<u8> {
     let opts = report::Options {
         reveal: a.out.reveal,
         show_suppressed: a.out.show_suppressed,
+        all_refs: a.all_refs_in_report,
         ..Default::default()
     };
     let mut buf = Vec::new();
@@ -530,6 +541,41 @@ fn fix(a: FixArgs) -> Result<u8> {
     report::write_fix_text(&mut buf, &outcome, a.reveal)?;
     emit(&buf, None, false)?;
     Ok(if outcome.incomplete() { 1 } else { 0 })
+}
+
+#[derive(Subcommand)]
+enum ReportAction {
+    /// Merge per-repository `audit --format json` reports into one: a secret found in several
+    /// repositories is listed once, with all of them.
+    Merge {
+        /// Audit JSON reports, one per repository.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// html, json or sarif.
+        #[arg(long, short = 'f', default_value = "html")]
+        format: String,
+        /// Write the merged report to this file instead of standard output.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+}
+
+fn report_command(action: ReportAction) -> Result<u8> {
+    let ReportAction::Merge {
+        files,
+        format,
+        output,
+    } = action;
+    let merged = nbguard::report::audit::merge::merge(&files)?;
+    let mut buf = Vec::new();
+    match format.as_str() {
+        "html" => merged.write_html(&mut buf)?,
+        "json" => merged.write_json(&mut buf)?,
+        "sarif" => merged.write_sarif(&mut buf)?,
+        other => bail!("unknown format `{other}` (html, json, sarif)"),
+    }
+    emit(&buf, output.as_deref(), false)?;
+    Ok(0)
 }
 
 /// Writes a rendered report to a file or a standard stream; a closed pipe is not an error.

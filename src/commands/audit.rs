@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::finding::{Diagnostic, Finding};
-use crate::report::audit::AuditReport;
+use crate::finding::{Diagnostic, Finding, Origin};
+use crate::report::audit::{AuditReport, Occurrence, WorkStats};
 use crate::scanner::{Scanner, View};
-use crate::source::history::{self, BlobId, Inventory, Options, PathFilter, RefSelection};
+use crate::source::history::{self, BlobId, Inventory, Options, PathFilter, RefSelection, RefSets};
 use crate::source::{repo, Provenance};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,8 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         blobs: stats.blobs,
         bytes: stats.blob_bytes,
         refs: inventory.tips().len(),
+        ref_table: inventory.refs().clone(),
+        repository: repository_name(&layout),
         ..Default::default()
     };
     report
@@ -66,35 +68,127 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
     let (findings, diagnostics) = scan_blobs(scanner, &repo, &inventory, req.progress);
     report.diagnostics.extend(diagnostics);
 
-    // 3. Attribute only the blobs that have findings, in one pass over history.
+    // 3. Attribute only the blobs that have findings, in one pass over history; the refs that
+    //    hold each blob come back as a shared set.
     let with_findings: Vec<BlobId> = findings.keys().copied().collect();
-    let attributions = inventory.attribute(&repo, &with_findings)?;
+    let mut sets = RefSets::default();
+    let attributed = inventory.attribute(&repo, &with_findings, &mut sets)?;
 
     // 4. One occurrence per (finding, path the blob appeared at), grouped by secret.
     let mut occurrences = Vec::new();
-    let mut present: HashMap<String, Vec<String>> = HashMap::new();
-    for a in attributions {
+    for a in &attributed.blobs {
         let Some(found) = findings.get(&a.blob) else {
             continue;
         };
         for f in found {
-            let refs = present.entry(f.fingerprint.clone()).or_default();
-            refs.extend(a.present_at.iter().cloned());
             for origin in &a.paths {
-                let mut occ = f.clone();
-                occ.path = origin.path.clone();
-                occ.commit = origin.introduced_by.clone();
-                occurrences.push(occ);
+                let mut finding = f.clone();
+                finding.path = origin.path.clone();
+                finding.commit = origin.introduced_by.clone();
+                occurrences.push(Occurrence {
+                    finding,
+                    rank: origin.rank,
+                    refs: a.present_at.clone(),
+                });
             }
         }
     }
-    report.groups = AuditReport::group(occurrences, |f| {
-        present.get(&f.fingerprint).cloned().unwrap_or_default()
-    });
+    occurrences.extend(scan_messages(
+        scanner,
+        &repo,
+        &inventory,
+        &mut sets,
+        &mut report,
+    ));
+    report.groups = AuditReport::group(occurrences, &mut sets);
+    report.stats = WorkStats {
+        tips: inventory.tips().len(),
+        commits: stats.commits,
+        trees_read: stats.trees_read,
+        blobs_read: stats.blobs,
+        blobs_with_findings: with_findings.len(),
+        attribution_trees_read: attributed.trees_read,
+        tip_trees: attributed.tip_trees,
+        ref_sets: sets.count(),
+    };
     report
         .diagnostics
         .sort_by(|a, b| (&a.path, a.kind.as_str()).cmp(&(&b.path, b.kind.as_str())));
     Ok(report)
+}
+
+/// Commit and tag messages, each scanned once for credentials (git metadata names people by
+/// design, so personal-data rules do not apply); the refs that reach a message are worked out
+/// only for messages with findings.
+fn scan_messages(
+    scanner: &Scanner,
+    repo: &history::Repo,
+    inventory: &Inventory,
+    sets: &mut RefSets,
+    report: &mut AuditReport,
+) -> Vec<Occurrence> {
+    use rayon::prelude::*;
+    let (messages, notices) = inventory.read_messages(repo);
+    report
+        .diagnostics
+        .extend(notices.into_iter().map(Diagnostic::from));
+    let found: Vec<(&history::Message, Vec<Finding>)> = messages
+        .par_iter()
+        .filter_map(|m| {
+            let origin = if m.tag {
+                Origin::TagMessage
+            } else {
+                Origin::CommitMessage
+            };
+            let provenance = Provenance::Commit(m.info.clone());
+            let view = View {
+                path: &m.label,
+                new: &m.text,
+                old: None,
+                provenance: &provenance,
+            };
+            let findings: Vec<Finding> = scanner
+                .scan(&view)
+                .findings
+                .into_iter()
+                .filter(|f| origin.reports(&f.rule))
+                .map(|f| Finding { origin, ..f })
+                .collect();
+            (!findings.is_empty()).then_some((m, findings))
+        })
+        .collect();
+    let which: Vec<&history::Message> = found.iter().map(|(m, _)| *m).collect();
+    let reached = inventory.reach(&which, sets);
+    let mut out = Vec::new();
+    for ((_, findings), (rank, refs)) in found.into_iter().zip(reached) {
+        for finding in findings {
+            out.push(Occurrence {
+                finding,
+                rank: Some(rank),
+                refs: refs.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The repository's directory name, without `.git`: how merged reports tell repositories apart.
+fn repository_name(layout: &repo::Layout) -> String {
+    let dir = layout.work_tree.as_deref().unwrap_or(&layout.git_dir);
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.strip_suffix(".git") {
+        Some(stem) if !stem.is_empty() => stem.to_owned(),
+        _ if name == ".git" => dir
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        _ => name,
+    }
 }
 
 type Found = HashMap<BlobId, Vec<Finding>>;
