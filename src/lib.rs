@@ -9,6 +9,7 @@
 pub mod commands;
 pub mod config;
 pub mod diff;
+pub mod filekind;
 pub mod finding;
 pub mod fix;
 pub mod hooks;

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use crate::config::Settings;
 use crate::diff::{self, NewLines};
+use crate::filekind::{self, Context, Kind};
 use crate::finding::{
     self, Diagnostic, DiagnosticKind, Finding, NotebookLocation, Part, Severity, Suppression,
 };
@@ -211,12 +212,31 @@ impl Scanner {
         use rayon::prelude::*;
         // The raw file's line index is only needed to locate a finding; most files have none.
         let raw_lines = OnceLock::new();
+        let file = match doc.nbformat {
+            Some(_) => Context::default(),
+            None => Context {
+                kind: filekind::of_file(item.path, raw),
+                code: filekind::is_code_file(item.path),
+            },
+        };
         let scan = |(si, seg): (usize, &Segment)| -> Vec<Finding> {
             if fresh.is_some_and(|f| !f.segment_has_new(si)) {
                 return Vec::new();
             }
             let raw_lines = || raw_lines.get_or_init(|| LineIndex::new(raw));
-            self.scan_segment(item, raw, raw_lines, doc, si, seg, fresh, own)
+            let ctx = match (doc.nbformat, seg.origin.part) {
+                (None, _) => file,
+                (Some(_), Some(Part::Output)) => Context {
+                    kind: filekind::of_output(seg.origin.output_kind.as_deref(), &seg.body.text),
+                    code: false,
+                },
+                (Some(_), part) => Context {
+                    kind: Kind::Authored,
+                    code: part == Some(Part::Source)
+                        && seg.origin.cell_type.as_deref() == Some("code"),
+                },
+            };
+            self.scan_segment(item, raw, raw_lines, doc, (si, seg, ctx), fresh, own)
         };
         let size: usize = doc.segments.iter().map(|s| s.body.text.len()).sum();
         // A few large notebooks (a typical commit) would leave cores idle if only files were
@@ -236,17 +256,16 @@ impl Scanner {
         raw: &str,
         raw_lines: impl Fn() -> &'l LineIndex,
         doc: &Document,
-        si: usize,
-        seg: &Segment,
+        (si, seg, ctx): (usize, &Segment, Context),
         fresh: Option<&NewLines>,
         own: Option<&std::ops::Range<usize>>,
     ) -> Vec<Finding> {
         let mut matches = Vec::new();
         match &self.memo {
-            Some(memo) => memo.get_or_scan(&seg.body.text, &mut matches, |t, out| {
-                self.catalogue.scan(t, out)
+            Some(memo) => memo.get_or_scan(&seg.body.text, ctx, &mut matches, |t, out| {
+                self.catalogue.scan_kind(t, ctx, out)
             }),
-            None => self.catalogue.scan(&seg.body.text, &mut matches),
+            None => self.catalogue.scan_kind(&seg.body.text, ctx, &mut matches),
         }
         if matches.is_empty() {
             return Vec::new();
@@ -406,10 +425,11 @@ impl Scanner {
                     Severity::Info
                 }
             }
+            // Addresses in documents (scraped pages, brochures, AUTHORS files) are published
+            // contact details far more often than a leak: worth a look, never a block.
             (_, false) => match n {
                 0..=2 => Severity::Info,
-                3..=9 => Severity::Medium,
-                _ => Severity::High,
+                _ => Severity::Medium,
             },
         }
     }
@@ -489,9 +509,9 @@ fn commit_id(p: &Provenance) -> Option<String> {
     }
 }
 
-/// Where two rules claim overlapping secrets, keep one: a credential over personal data (the
-/// `pw@host` of `https://user:pw@host` is not an e-mail address), a provider rule over a generic
-/// one, then the higher severity, then the longer secret.
+/// Where two rules claim overlapping secrets, keep one: the rule that supersedes the other, else
+/// a credential over personal data (the `pw@host` of `https://user:pw@host` is not an e-mail
+/// address), a provider rule over a generic one, then the higher severity, then the longer secret.
 fn dedupe(rules: &[Rule], matches: &mut Vec<Match>) {
     let rank = |m: &Match| {
         let r = &rules[m.rule];
@@ -502,6 +522,7 @@ fn dedupe(rules: &[Rule], matches: &mut Vec<Match>) {
             m.secret_end - m.secret_start,
         )
     };
+    let supersedes = |a: &Match, b: &Match| rules[a.rule].supersedes.contains(&rules[b.rule].id);
     matches.sort_by_key(|m| (m.secret_start, std::cmp::Reverse(rank(m))));
     let mut kept: Vec<Match> = Vec::with_capacity(matches.len());
     for m in matches.drain(..) {
@@ -509,11 +530,19 @@ fn dedupe(rules: &[Rule], matches: &mut Vec<Match>) {
             .iter_mut()
             .find(|k| k.secret_start < m.secret_end && m.secret_start < k.secret_end)
         {
-            Some(k) if rank(&m) > rank(k) => *k = m,
+            Some(k) if supersedes(&m, k) || (!supersedes(k, &m) && rank(&m) > rank(k)) => *k = m,
             Some(_) => {}
             None => kept.push(m),
         }
     }
+    // An identifier next to the secret it belongs to is part of that finding.
+    let present: HashSet<&str> = kept.iter().map(|m| rules[m.rule].id.as_str()).collect();
+    kept.retain(|m| {
+        !rules[m.rule]
+            .context_for
+            .iter()
+            .any(|id| present.contains(id.as_str()))
+    });
     *matches = kept;
 }
 
@@ -579,8 +608,43 @@ fn aggregate_pii(
     out
 }
 
-/// For each PII rule with matches in this segment, how many distinct values it found.
+/// For each PII rule with matches in this segment, how many distinct values it found, as far as
+/// severity is concerned: values scattered through a long text (the author list of a paper, the
+/// contact page of a scraped brochure) count as two at most; a leak is a table or a list of
+/// records, where they come line after line.
 fn pii_counts(rules: &[Rule], seg: &Segment, matches: &[Match]) -> Vec<(usize, usize)> {
+    let counts = distinct_pii(rules, seg, matches);
+    if counts.is_empty() {
+        return counts;
+    }
+    let lines = seg
+        .body
+        .text
+        .lines()
+        .map(str::trim)
+        // Markup lines of an HTML table hold no prose.
+        .filter(|l| !l.is_empty() && !l.starts_with('<'))
+        .count()
+        .max(1);
+    counts
+        .into_iter()
+        .map(|(r, n)| {
+            (
+                r,
+                if n * PII_LINES_PER_VALUE < lines {
+                    n.min(2)
+                } else {
+                    n
+                },
+            )
+        })
+        .collect()
+}
+
+/// More non-empty lines than this per distinct value, and the values are scattered in prose.
+const PII_LINES_PER_VALUE: usize = 8;
+
+fn distinct_pii(rules: &[Rule], seg: &Segment, matches: &[Match]) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, HashSet<&str>)> = Vec::new();
     for m in matches
         .iter()

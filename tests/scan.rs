@@ -435,3 +435,91 @@ fn broken_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A GitHub token with a valid checksum, assembled at run time.
+fn github_token() -> String {
+    nbguard::rules::validate::with_token_crc32(
+        &["gh", "p_"].concat(),
+        "Zq8vN2kLm4Tr7Hw1Yx5Bc3Df6Gj9Kp",
+    )
+}
+
+#[test]
+fn lockfiles_and_minified_code_get_only_format_proven_rules() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let pw = ["wrong", "-password"].concat();
+    dir.child("web/package-lock.json")
+        .write_str("{\n  \"packages\": {\n    \"node_modules/pg\": {\n      \"dependencies\": {\n        \"pgpass\": \"1.0.5\",\n        \"@inquirer/password\": \"^2.1.22\"\n      }\n    }\n  }\n}\n")
+        .unwrap();
+    let bundle = format!(
+        "!function(){{var m={{INVALID_PASSWORD:\"{pw}\",MISSING_PASSWORD:\"missing-password\"}};o.params.push(\"access_token=\"+(r||z.ACCESS_TOKEN||\"\"));{}}}();\n",
+        "var pad=0;".repeat(150)
+    );
+    dir.child("web/public/auth-worker.js")
+        .write_str(&bundle)
+        .unwrap();
+    let out = nbguard(&["scan", ".", "--format", "json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A token whose format proves it still blocks inside a lockfile.
+    dir.child("web/yarn.lock")
+        .write_str(&format!(
+            "\"@acme/ui@^1.0.0\":\n  resolved \"https://npm.acme.dev/ui.tgz?token={}\"\n",
+            github_token()
+        ))
+        .unwrap();
+    let out = nbguard(&["scan", ".", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let r = json_report(&out);
+    assert_eq!(
+        r["findings"][0]["rule"],
+        "secret.github.personal-access-token"
+    );
+    assert_eq!(r["findings"][0]["path"], "web/yarn.lock");
+}
+
+#[test]
+fn a_token_after_an_escaped_newline_in_a_repr_is_found_at_its_raw_position() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let repr = format!("'## settings\\n{}\\nregion: eu'", github_token());
+    let nb = notebook(vec![code(
+        "s",
+        "open('notes.md').read()",
+        json!([{"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": {"text/plain": [repr]}}]),
+    )]);
+    dir.child("a.ipynb").write_str(&nb).unwrap();
+    let out = nbguard(&["scan", ".", "--format", "json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let r = json_report(&out);
+    assert_eq!(
+        r["findings"][0]["rule"],
+        "secret.github.personal-access-token"
+    );
+    // The raw position points at the token inside the JSON string, after the escape.
+    assert!(r["findings"][0]["column"].as_u64().unwrap() > 1);
+}
+
+#[test]
+fn references_to_secrets_in_deploy_scripts_are_not_findings() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    dir.child("deploy.sh")
+        .write_str("gcloud run deploy api \\\n  --set-secrets \"DB_PASSWORD=db-password-${PROJECT_ID}:1\" \\\n  --region europe-west1\nexport DB_PASSWORD=$(gcloud secrets versions access latest --secret=\"db-password-main\")\ndocker buildx build --secret id=HF_TOKEN,env=HF_TOKEN .\n")
+        .unwrap();
+    let out = nbguard(&["scan", ".", "--format", "json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

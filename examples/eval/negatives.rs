@@ -558,6 +558,56 @@ fn genomic_intervals(rng: &mut Rng) -> (&'static str, Placed) {
     )
 }
 
+/// Deployment commands and shell lines that name secrets kept in a secret manager.
+fn secret_references(rng: &mut Rng) -> (&'static str, Placed) {
+    let s = *rng.pick(&[
+        "!gcloud run deploy api --image $IMAGE \\\n  --set-secrets \"WAREHOUSE_PASSWORD=warehouse-password-${PROJECT_ID}:1\" \\\n  --region europe-west1",
+        "%%bash\nexport WAREHOUSE_PASSWORD=$(gcloud secrets versions access latest --secret=\"warehouse-password-main\")\npsql -h 10.0.0.5 -U etl",
+        "!docker buildx build --secret id=HF_TOKEN,env=HF_TOKEN --tag trainer:latest .",
+        "!gcloud secrets versions access latest --secret=GH_TOKEN > gh_token.txt",
+        "deploy = f\"gcloud run deploy api --update-secrets=API_TOKEN={secret_name}:latest\"\nsubprocess.run(deploy, shell=True, check=True)",
+        "cmd = 'SECRETS_FLAG=\"--update-secrets=' + all_secrets + '\"'\nprint(cmd)",
+        "DB_PASSWORD = secret_client.access_secret_version(name=\"projects/ml-prod/secrets/db-password/versions/latest\").payload.data",
+    ]);
+    ("code", code(rng, s, vec![]))
+}
+
+/// Pages and brochures loaded into a notebook: prose with business contact addresses.
+fn scraped_documents(rng: &mut Rng) -> (&'static str, Placed) {
+    let text = *rng.pick(&[
+        "Claims and service\nFor claims write to care@harbor-mutual.co.in; complaints go to grievance@harbor-mutual.co.in.\nCall centre 1800 200 4411 (toll free), Monday to Saturday.\nRegistered office: 4th floor, Marine Lines, Mumbai 400 020.\n",
+        "Contact us\nSales: sales@orbit-analytics.io\nSupport: support@orbit-analytics.io\nPress: press@orbit-analytics.io\nWe answer within two working days.\n",
+        "Policy wording, section 9: the policyholder may write to info@lumen-insure.example.org or to the ombudsman office listed in annexure II.\n",
+    ]);
+    (
+        "stream-document",
+        out_stream(
+            rng,
+            "docs = loader.load()\nprint(docs[0].page_content)",
+            text,
+        ),
+    )
+}
+
+/// A display output that embeds a minified library with error-code tables and string-built URLs.
+fn minified_script(rng: &mut Rng) -> (&'static str, Placed) {
+    let mut js =
+        String::from("<script type=\"text/javascript\">!function(e,t){\"use strict\";var n={");
+    for i in 0..120 {
+        js.push_str(&format!("ERR_{i}:\"auth/error-{i}\","));
+    }
+    js.push_str("INVALID_PASSWORD:\"wrong-password\",MISSING_PASSWORD:\"missing-password\"};");
+    js.push_str("function r(o,z,x){o.params.push(\"access_token=\"+(x||z.ACCESS_TOKEN||\"\"))}");
+    js.push_str("var s={apiKey:e.apiKey,password:t.password||\"\"};}(window,{});</script>\n");
+    let o = nb::display(
+        json!({"text/html": nb::lines(&js), "text/plain": ["<IPython.core.display.HTML object>"]}),
+    );
+    (
+        "html-script",
+        code(rng, "display(HTML(widget_html))", vec![o]),
+    )
+}
+
 pub fn all() -> Vec<Negative> {
     let n = |category, repeat, make| Negative {
         category,
@@ -597,5 +647,8 @@ pub fn all() -> Vec<Negative> {
         n("azureml-ids", 8, azureml_ids),
         n("genomic-intervals", 8, genomic_intervals),
         n("tokenizer-special-tokens", 10, special_tokens),
+        n("secret-reference", 14, secret_references),
+        n("scraped-document", 6, scraped_documents),
+        n("minified-script", 4, minified_script),
     ]
 }

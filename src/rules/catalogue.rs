@@ -49,6 +49,10 @@ pub struct RawRule {
     /// Regexes over the secret that mean "not a secret" for this rule.
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Regexes over the whole match (name and value) that mean "not a secret": names that end
+    /// in a credential word without naming one (`sort_key`, `next_page_token`).
+    #[serde(default)]
+    pub allow_match: Vec<String>,
     /// A regex that must match within `lines` lines of the finding (e.g. "aws" near a 40-char
     /// secret key).
     #[serde(default)]
@@ -56,6 +60,23 @@ pub struct RawRule {
     /// Whether the generic placeholder filter applies (default: yes).
     #[serde(default = "yes")]
     pub placeholder_check: bool,
+    /// Where the rule runs: `all` text, or only `authored` text (not lockfiles, minified or
+    /// generated code). Default: `authored` for rules gated by a context, `all` otherwise.
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    /// The match must not sit inside a double-quoted string on its line (for prose rules:
+    /// quoted prose in code is a prompt or a demo payload, not a note to a colleague).
+    #[serde(default)]
+    pub outside_strings: bool,
+    /// Rules whose match of the same secret this rule replaces (a Firebase web config's API
+    /// key is the Firebase rule's, not the generic Google API key rule's).
+    #[serde(default)]
+    pub supersedes: Vec<String>,
+    /// Rules whose secret this rule's match only accompanies: an identifier such as a
+    /// service-account key's `private_key_id` is context for the private key's finding when
+    /// both are in the same text, not a finding of its own.
+    #[serde(default)]
+    pub context_for: Vec<String>,
     /// One line telling a person how to fix it.
     #[serde(default)]
     pub fix: String,
@@ -67,6 +88,16 @@ pub struct RawRule {
 
 fn yes() -> bool {
     true
+}
+
+/// Which kinds of text a rule runs on (see `filekind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Every text: the format itself proves a secret (a prefix, a checksum, a structure).
+    All,
+    /// Only text people write: the rule rests on a name next to a value, or on personal data.
+    Authored,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,8 +158,13 @@ pub struct Rule {
     pub entropy: Option<f64>,
     pub validator: Option<crate::rules::validate::Validator>,
     allow_patterns: Vec<String>,
+    allow_match_patterns: Vec<String>,
     context_pattern: Option<(String, usize)>,
     pub placeholder_check: bool,
+    pub scope: Scope,
+    pub outside_strings: bool,
+    pub supersedes: Vec<String>,
+    pub context_for: Vec<String>,
     pub fix: String,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
@@ -140,6 +176,7 @@ pub struct Compiled {
     pub regex: Regex,
     pub secret_group: usize,
     pub allow: Vec<Regex>,
+    pub allow_match: Vec<Regex>,
     pub context: Option<(Regex, usize)>,
 }
 
@@ -177,6 +214,11 @@ impl Rule {
             .iter()
             .map(|a| compile_regex(&self.id, "allow", a))
             .collect::<Result<Vec<_>, _>>()?;
+        let allow_match = self
+            .allow_match_patterns
+            .iter()
+            .map(|a| compile_regex(&self.id, "allow_match", a))
+            .collect::<Result<Vec<_>, _>>()?;
         let context = match &self.context_pattern {
             None => None,
             Some((c, lines)) => Some((compile_regex(&self.id, "context", c)?, *lines)),
@@ -185,6 +227,7 @@ impl Rule {
             regex,
             secret_group,
             allow,
+            allow_match,
             context,
         })
     }
@@ -240,8 +283,17 @@ impl RawRule {
             entropy: self.entropy,
             validator,
             allow_patterns: self.allow.clone(),
+            allow_match_patterns: self.allow_match.clone(),
             context_pattern: self.context.as_ref().map(|c| (c.regex.clone(), c.lines)),
             placeholder_check: self.placeholder_check,
+            scope: self.scope.unwrap_or(if self.context.is_some() {
+                Scope::Authored
+            } else {
+                Scope::All
+            }),
+            outside_strings: self.outside_strings,
+            supersedes: self.supersedes.clone(),
+            context_for: self.context_for.clone(),
             fix: self.fix.clone(),
             examples: self.examples.clone(),
             negative_examples: self.negative_examples.clone(),

@@ -8,8 +8,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use super::catalogue::{CatalogueError, Rule};
+use super::catalogue::{CatalogueError, Rule, Scope};
 use super::filters;
+use crate::filekind::{Context, Kind};
 
 /// The compiled catalogue.
 pub struct Catalogue {
@@ -138,11 +139,30 @@ impl Catalogue {
         }
     }
 
-    /// Every accepted match in `text`, in rule order then position.
+    /// Every accepted match in authored `text`, in rule order then position.
     pub fn scan(&self, text: &str, out: &mut Vec<Match>) {
+        self.scan_kind(
+            text,
+            Context {
+                kind: Kind::Authored,
+                code: false,
+            },
+            out,
+        )
+    }
+
+    /// Every accepted match in `text` of the given kind: lockfiles and generated code only get
+    /// the rules whose format proves a secret. Escaped line breaks (`\n` inside a repr or a JSON
+    /// string) are matched as the line breaks they stand for.
+    pub fn scan_kind(&self, text: &str, ctx: Context, out: &mut Vec<Match>) {
+        let unescaped = filters::unescape_breaks(text);
+        let text = unescaped.as_deref().unwrap_or(text);
         let mut hit = Vec::new();
         for r in self.candidates(text, &mut hit) {
             let rule = &self.rules[r as usize];
+            if !ctx.kind.is_authored() && rule.scope == Scope::Authored {
+                continue;
+            }
             let compiled = rule.compiled();
             for caps in compiled.regex.captures_iter(text.as_bytes()) {
                 let whole = caps.get(0).expect("group 0 always participates");
@@ -151,7 +171,7 @@ impl Catalogue {
                 let (start, end) = widen(text, whole.start(), whole.end());
                 let (s, e) = widen(text, secret.start(), secret.end());
                 let value = &text[s..e];
-                if value.is_empty() || !accept(rule, value, text, start, end) {
+                if value.is_empty() || !accept(rule, value, text, ctx, (start, end), (s, e)) {
                     continue;
                 }
                 out.push(Match {
@@ -192,12 +212,35 @@ fn build_prefilter(
         .build(keywords)
 }
 
-fn accept(rule: &Rule, secret: &str, text: &str, start: usize, end: usize) -> bool {
+fn accept(
+    rule: &Rule,
+    secret: &str,
+    text: &str,
+    ctx: Context,
+    (start, end): (usize, usize),
+    (secret_start, secret_end): (usize, usize),
+) -> bool {
     let compiled = rule.compiled();
     if compiled.allow.iter().any(|a| a.is_match(secret.as_bytes())) {
         return false;
     }
     if rule.placeholder_check && filters::is_placeholder(secret) {
+        return false;
+    }
+    if compiled
+        .allow_match
+        .iter()
+        .any(|a| a.is_match(&text.as_bytes()[start..end]))
+    {
+        return false;
+    }
+    // A name next to a value is only evidence when the value is a literal: not a reference to
+    // a secret kept elsewhere, not a piece of a string being assembled.
+    if rule.scope == Scope::Authored && filters::is_reference(text, start, secret_start, secret_end)
+    {
+        return false;
+    }
+    if rule.outside_strings && ctx.code && filters::inside_double_quotes(text, start) {
         return false;
     }
     if let Some(min) = rule.entropy {

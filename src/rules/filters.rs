@@ -82,6 +82,10 @@ const PLACEHOLDER_PARTS: &[&str] = &[
     "my-api-key",
     "mytoken",
     "my_token",
+    "_mock",
+    "mock_",
+    "12345",
+    "abcdef",
 ];
 
 const PLACEHOLDER_WORDS: &[&str] = &[
@@ -177,9 +181,207 @@ pub fn is_placeholder(secret: &str) -> bool {
     false
 }
 
+/// Prefixes of values that name a secret kept elsewhere (a secret manager, a vault, the
+/// environment) rather than hold it.
+const REFERENCE_PREFIXES: &[&str] = &[
+    "projects/",
+    "arn:aws:secretsmanager:",
+    "arn:aws:ssm:",
+    "@microsoft.keyvault(",
+    "vault:",
+    "op://",
+    "sm://",
+    "akv://",
+    "gcp-secret://",
+    "secretmanager",
+    "process.env",
+    "import.meta.env",
+    "deno.env",
+    "os.environ",
+    "os.getenv",
+    "system.getenv",
+    "env(",
+    "env[",
+    "env.",
+];
+
+/// Flags and commands after which a value is the name or id of a secret, not the secret:
+/// `--set-secrets`, `gcloud secrets versions access --secret=...`, `docker build --secret id=...`.
+const REFERENCE_CONTEXT: &[&str] = &[
+    "--secret=",
+    "--secret ",
+    "--secret-id",
+    "--secret-name",
+    "--set-secrets",
+    "--update-secrets",
+    "--remove-secrets",
+    "secrets versions access",
+    "secretkeyref",
+    "secret_ref",
+    "secretref",
+];
+
+/// Whether the value at `secret_start..secret_end` (inside a match starting at `start`) is a
+/// reference or part of an expression rather than a literal secret: it names a secret kept
+/// elsewhere, follows a flag that takes a secret's name, is continued by an expansion
+/// (`pw-${PROJECT}`), a concatenation or a call (`"...".format(...)`), or is itself code.
+pub fn is_reference(text: &str, start: usize, secret_start: usize, secret_end: usize) -> bool {
+    let value = &text[secret_start..secret_end];
+    let lower = value.to_ascii_lowercase();
+    if REFERENCE_PREFIXES.iter().any(|p| lower.starts_with(p)) {
+        return true;
+    }
+    // Code, not data: a call (`get_secret("db")`), a JavaScript fallback chain, an expansion.
+    if value.contains("||") || value.contains("&&") || value.contains("$(") || value.contains("${")
+    {
+        return true;
+    }
+    if let Some(open) = value.find('(') {
+        let name = &value[..open];
+        if !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+            && value.ends_with(')')
+        {
+            return true;
+        }
+    }
+    if continues_as_expression(&text.as_bytes()[secret_end..]) {
+        return true;
+    }
+    // The flag or command before the value, on the same line (and the two bytes before the
+    // match, where a `--` of `--secret=` sits).
+    let line_start = memchr::memrchr(b'\n', &text.as_bytes()[..start]).map_or(0, |p| p + 1);
+    let lead = text[line_start..secret_start].to_ascii_lowercase();
+    REFERENCE_CONTEXT.iter().any(|c| lead.contains(c))
+}
+
+/// Whether what follows a value makes it part of an expression: an expansion glued to it
+/// (`${`, `$(`, `$NAME`), or, after its closing quote, a concatenation (`+`, `.`, `..`), a
+/// formatting call (`.format(`, `%`) or an index.
+fn continues_as_expression(after: &[u8]) -> bool {
+    match after {
+        [b'$', b'{' | b'(', ..] => return true,
+        [b'$', c, ..] if c.is_ascii_alphabetic() || *c == b'_' => return true,
+        [b'\\', b'$', ..] => return true,
+        _ => {}
+    }
+    let rest = match after.first() {
+        Some(b'"' | b'\'' | b'`') => &after[1..],
+        _ => return false,
+    };
+    let trimmed = {
+        let mut i = 0;
+        while i < rest.len() && (rest[i] == b' ' || rest[i] == b'\t') {
+            i += 1;
+        }
+        &rest[i..]
+    };
+    matches!(
+        trimmed,
+        [b'+', ..] | [b'.', b'.', ..] | [b'%', b' ' | b'(', ..] | [b'[', ..]
+    ) || trimmed.starts_with(b".format(")
+        || trimmed.starts_with(b".replace(")
+        || trimmed.starts_with(b".join(")
+        || trimmed.starts_with(b". $")
+        || trimmed.starts_with(b".$")
+}
+
+/// Whether `pos` sits inside a double-quoted string on its line (an odd number of unescaped
+/// double quotes before it).
+pub fn inside_double_quotes(text: &str, pos: usize) -> bool {
+    let b = text.as_bytes();
+    let line_start = memchr::memrchr(b'\n', &b[..pos]).map_or(0, |p| p + 1);
+    let mut n = 0;
+    for i in memchr::memchr_iter(b'"', &b[line_start..pos]) {
+        let at = line_start + i;
+        if at == 0 || b[at - 1] != b'\\' {
+            n += 1;
+        }
+    }
+    n % 2 == 1
+}
+
+/// The text with escaped line breaks and tabs (`\\n`, `\\r\\n`, `\\t`, as a repr or a JSON string
+/// shows them) turned into the whitespace they stand for, padded with spaces so that every byte
+/// keeps its offset: matches found in it are located in the original text unchanged. `None`
+/// when there is nothing to turn.
+pub fn unescape_breaks(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let first = memchr::memchr_iter(b'\\', b).find(|&i| is_break_escape(b, i))?;
+    let mut out = b.to_vec();
+    let mut i = first;
+    while i + 1 < out.len() {
+        if out[i] == b'\\' && is_break_escape(b, i) {
+            let c = b[i + 1];
+            out[i] = b' ';
+            out[i + 1] = if c == b'n' { b'\n' } else { b' ' };
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII bytes.
+    Some(String::from_utf8(out).expect("ASCII replacements keep UTF-8 valid"))
+}
+
+/// A backslash at `i` that starts `\\n`, `\\r` or `\\t` and is not itself escaped.
+fn is_break_escape(b: &[u8], i: usize) -> bool {
+    matches!(b.get(i + 1), Some(b'n' | b'r' | b't')) && (i == 0 || b[i - 1] != b'\\')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_and_expressions_are_not_values() {
+        let at = |t: &str, v: &str| {
+            let s = t.find(v).unwrap();
+            is_reference(t, 0, s, s + v.len())
+        };
+        assert!(at(
+            r#"--set-secrets "DB_PASSWORD=db-password-${PROJECT_ID}:1""#,
+            "db-password-"
+        ));
+        assert!(at(
+            r#"X=$(gcloud secrets versions access latest --secret="db-pw-main")"#,
+            "db-pw-main"
+        ));
+        assert!(at(
+            r##""enc_password": "#PWD:0:{}".format(t, pw)"##,
+            "#PWD:0:{}"
+        ));
+        assert!(at(r#"password = "pre" + suffix"#, "pre"));
+        assert!(at("password = get_secret(name)", "get_secret(name)"));
+        assert!(at("token: process.env.API_TOKEN", "process.env.API_TOKEN"));
+        assert!(at(
+            r#"secret = "projects/p/secrets/s/versions/1""#,
+            "projects/p/secrets/s/versions/1"
+        ));
+        // Assembled at run time so that the repository passes its own scan.
+        let v = ["Zq8v", "N2kLm4"].concat();
+        assert!(!at(&format!("password = \"{v}\" # set by ops"), &v));
+        assert!(!at(&format!("DB_PASSWORD={v}."), &v));
+    }
+
+    #[test]
+    fn double_quotes_are_counted_on_the_line() {
+        let t = "x = 1\nprompt = \"the password is X\"";
+        assert!(inside_double_quotes(t, t.find("the password").unwrap() + 4));
+        assert!(!inside_double_quotes(t, 2));
+    }
+
+    #[test]
+    fn escaped_breaks_become_whitespace_at_the_same_offsets() {
+        let t = r"'## settings\nghp_x\r\nend'";
+        let u = unescape_breaks(t).unwrap();
+        assert_eq!(u.len(), t.len());
+        assert_eq!(u, "'## settings \nghp_x   \nend'");
+        assert!(unescape_breaks("no escapes here").is_none());
+        assert_eq!(unescape_breaks(r"C:\\new").as_deref(), None);
+    }
 
     #[test]
     fn placeholders_are_recognised() {

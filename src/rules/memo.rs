@@ -8,14 +8,15 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 
 use super::Match;
+use crate::filekind::Context;
 
 /// Segments shorter than this are cheaper to scan than to hash and look up.
 const MIN_LEN: usize = 256;
 /// Past this many entries the memo starts over, which bounds its memory.
 const MAX_ENTRIES: usize = 1 << 20;
 
-/// Two independent 64-bit hashes of a text, and its length.
-type Key = (u64, u64, usize);
+/// Two independent 64-bit hashes of a text, its length, and how it is scanned.
+type Key = (u64, u64, usize, Context);
 type Table = HashMap<Key, Arc<Vec<Match>>>;
 
 /// Shared between scanning threads; lock contention is negligible next to a scan.
@@ -31,18 +32,19 @@ pub struct Memo {
 impl Memo {
     /// The key: two independent 64-bit hashes and the length, so that a collision would need
     /// two simultaneous 64-bit collisions between texts of equal length.
-    fn key(&self, text: &str) -> Key {
+    fn key(&self, text: &str, ctx: Context) -> Key {
         let mut a = self.seeds.0.build_hasher();
         let mut b = self.seeds.1.build_hasher();
         a.write(text.as_bytes());
         b.write(text.as_bytes());
-        (a.finish(), b.finish(), text.len())
+        (a.finish(), b.finish(), text.len(), ctx)
     }
 
     /// Matches of `text`, from the memo or computed by `scan` and remembered.
     pub fn get_or_scan(
         &self,
         text: &str,
+        ctx: Context,
         out: &mut Vec<Match>,
         scan: impl FnOnce(&str, &mut Vec<Match>),
     ) {
@@ -50,7 +52,7 @@ impl Memo {
             scan(text, out);
             return;
         }
-        let key = self.key(text);
+        let key = self.key(text, ctx);
         if let Some(hit) = self.lock().get(&key).cloned() {
             out.extend(hit.iter().cloned());
             return;
