@@ -6,15 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/test-venv
-if [ ! -x "$venv/bin/pre-commit" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "pre-commit>=3,<5"
-fi
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+# One requirement a line. pip returns at once when all are already there.
+requirements=(
+  "pre-commit>=3,<5"
+  "nbformat>=5.7,<6"
+  "python-dotenv>=1,<2"
+  "git-filter-repo>=2.38"
+  # Selenium drives Debian's chromium (installed by .ci/run) for the audit page's browser test.
+  "selenium>=4.10,<5"
+)
+"$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
 export NBGUARD_TEST_PRE_COMMIT="$PWD/$venv/bin/pre-commit"
-# Selenium drives Debian's chromium (installed by .ci/run) for the audit page's browser test.
-if ! "$venv/bin/python" -c "import selenium" 2>/dev/null; then
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "selenium>=4.10,<5"
-fi
 export NBGUARD_TEST_PYTHON="$PWD/$venv/bin/python"
 
 # --no-fail-fast: a failing test target must not hide the results of the ones after it, and a

@@ -11,6 +11,7 @@ pub mod config;
 pub mod diff;
 pub mod filekind;
 pub mod finding;
+pub mod fix;
 pub mod hooks;
 pub mod notebook;
 pub mod redact;

@@ -65,6 +65,9 @@ enum Command {
     PreReceive(HookArgs),
     /// Scan every commit of every ref for secrets leaked in the past.
     Audit(AuditArgs),
+    /// Take credentials out of working-tree files: code reads them from the environment (values
+    /// go to .env), outputs and metadata are masked.
+    Fix(FixArgs),
     /// Work with reports already written, e.g. merge per-repository audits into one.
     Report {
         #[command(subcommand)]
@@ -195,6 +198,10 @@ struct AuditArgs {
     /// Never show a progress line.
     #[arg(long)]
     no_progress: bool,
+    /// Write a `git filter-repo --replace-text` expressions file for the secrets found (it holds
+    /// them in clear: created owner-only; delete it after use).
+    #[arg(long, value_name = "FILE")]
+    write_replacements: Option<PathBuf>,
     /// List every ref that holds a finding (reports otherwise name the default branch,
     /// branches and tags up to a cap and count the rest by namespace).
     #[arg(long)]
@@ -203,6 +210,23 @@ struct AuditArgs {
     common: Common,
     #[command(flatten)]
     out: Output,
+}
+
+#[derive(Args)]
+struct FixArgs {
+    /// Files or directories (default: the current directory).
+    paths: Vec<PathBuf>,
+    /// Change nothing; print the diff (secrets masked) of what would change.
+    #[arg(long)]
+    dry_run: bool,
+    /// Where the values go (default: .env at the repository root).
+    #[arg(long, value_name = "FILE")]
+    env_file: Option<PathBuf>,
+    /// Print secrets in full (they are masked otherwise).
+    #[arg(long)]
+    reveal: bool,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
@@ -242,6 +266,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Rules { action } => rules(action),
         Command::Hook { action } => hook(action),
         Command::Audit(a) => audit(a),
+        Command::Fix(a) => fix(a),
         Command::Report { action } => report_command(action),
     }
 }
@@ -457,6 +482,9 @@ fn audit(a: AuditArgs) -> Result<u8> {
         progress: !a.no_progress,
     };
     let mut report = nbguard::commands::audit::run(&scanner, &dir, &request)?;
+    if let Some(p) = &a.write_replacements {
+        write_replacements(p, &report)?;
+    }
     let threshold = threshold(&a.out, &s)?;
     let reps = report.representatives();
     report.blocked = threshold.blocks(&reps);
@@ -488,6 +516,58 @@ fn audit(a: AuditArgs) -> Result<u8> {
     }
     emit(&buf, a.out.output.as_deref(), false)?;
     Ok(if report.blocked { 1 } else { 0 })
+}
+
+/// The expressions file for `git filter-repo --replace-text`, owner-only from the start.
+fn write_replacements(path: &Path, report: &nbguard::report::audit::AuditReport) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let lines = nbguard::fix::history::replacement_lines(
+        report.groups.iter().flat_map(|g| g.occurrences.iter()),
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    for l in &lines {
+        writeln!(f, "{l}")?;
+    }
+    eprintln!(
+        "nbguard: wrote {} expression(s) to {}. WARNING: that file holds the secrets in clear. \
+         Review it first: each line replaces its text in every file of history, so delete the \
+         lines of false positives. Then use it with `git filter-repo --replace-text {}` and \
+         delete it. Purging history does not replace rotating: revoke and reissue every \
+         credential listed.",
+        lines.len(),
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+fn fix(a: FixArgs) -> Result<u8> {
+    let paths = if a.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        a.paths.clone()
+    };
+    let root = config_root(&paths[0]);
+    let s = settings(Some(&root), &a.common)?;
+    let scanner = scanner(&s, &Output::default())?;
+    let request = nbguard::commands::fix::Request {
+        paths,
+        root,
+        env_file: a.env_file.clone(),
+        dry_run: a.dry_run,
+    };
+    let outcome = nbguard::commands::fix::run(&scanner, &request)?;
+    let mut buf = Vec::new();
+    report::write_fix_text(&mut buf, &outcome, a.reveal)?;
+    emit(&buf, None, false)?;
+    Ok(if outcome.incomplete() { 1 } else { 0 })
 }
 
 #[derive(Subcommand)]
@@ -732,8 +812,12 @@ fn client_gate(gate: Gate, h: &HookArgs) -> Result<u8> {
     } else {
         RANGE_ADVICE
     };
+    let mut advice: Vec<String> = advice.iter().map(|s| s.to_string()).collect();
+    if name == "pre-commit" {
+        advice.extend(nbguard::commands::git::fix_advice(&report));
+    }
     let opts = report::Options {
-        advice: advice.iter().map(|s| s.to_string()).collect(),
+        advice,
         ..Default::default()
     };
     let unread = nbguard::commands::git::unscanned(&report);

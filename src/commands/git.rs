@@ -70,6 +70,51 @@ pub fn pre_commit(scanner: &Scanner, dir: &Path) -> Result<Report, GitError> {
     Ok(report)
 }
 
+/// For a blocked commit: the `nbguard fix` command that repairs the files holding credentials
+/// (it edits the working tree, so the files must be staged again).
+pub fn fix_advice(report: &Report) -> Vec<String> {
+    let mut paths: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.is_active() && f.origin.is_file() && f.rule.starts_with("secret."))
+        .map(|f| f.path.as_str())
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let args: Vec<String> = paths
+        .iter()
+        .map(|p| shell_quote(&crate::report::clean(p)))
+        .collect();
+    vec![
+        "To move the credentials into .env (code reads them from the environment) and mask them in"
+            .into(),
+        "outputs, run this in the repository's top directory, review the result, then `git add`:"
+            .into(),
+        format!("  nbguard fix {}", args.join(" ")),
+        format!("  git add {}", args.join(" ")),
+    ]
+}
+
+fn shell_quote(s: &str) -> String {
+    // A path that looks like an option is given as `./-name`.
+    let s = &if s.starts_with('-') {
+        format!("./{s}")
+    } else {
+        s.to_string()
+    };
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// The commits a `git push` sends (`pre-push` hook: ref lines on stdin).
 pub fn pre_push(
     scanner: &Scanner,

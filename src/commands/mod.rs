@@ -2,6 +2,7 @@
 //! an outcome for `main.rs` to turn into an exit code.
 
 pub mod audit;
+pub mod fix;
 pub mod git;
 pub mod rules;
 pub mod scan;

@@ -2,10 +2,12 @@
 //! dashboards. Each writer takes a `&mut dyn Write`; nothing else in the library prints.
 
 pub mod audit;
+mod fix;
 mod json;
 mod sarif;
 mod text;
 
+pub use fix::write_fix_text;
 pub use json::write_json;
 pub use sarif::write_sarif;
 pub use text::{notebook_place, write_text};

@@ -49,6 +49,8 @@ const PLACEHOLDER_PARTS: &[&str] = &[
     "dummy",
     "sample",
     "redacted",
+    // What `git filter-repo --replace-text` leaves in place of a purged value.
+    "***removed***",
     "insert_",
     "insert-",
     "enter_your",
@@ -388,6 +390,7 @@ mod tests {
             "<token>",
             "xxxxxxxx",
             "****",
+            "***REMOVED***",
             "${DB_PASSWORD}",
             "{{ api_key }}",
             "changeme",
