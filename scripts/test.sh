@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: installs what the tests need (the pre-commit framework,
+# The whole test suite, from a fresh clone: installs what the tests need (the Python packages,
 # into a throw-away virtualenv under target/), then builds and runs every test in the release
-# profile (the only profile we build, so CI compiles the dependencies once).
+# profile (the only profile we build, so CI compiles the dependencies once, and maturin's wheel
+# reuses that build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/test-venv
-if [ ! -x "$venv/bin/pre-commit" ]; then
+# One requirement per line; bump the stamp's name to make existing virtualenvs reinstall.
+requirements=(
+  "maturin>=1.7,<2"
+  "pre-commit>=3,<5"
+  "ipykernel>=6,<8"
+  "nbclient>=0.7,<1"
+  "nbformat>=5,<6"
+)
+stamp="$venv/.installed-$(printf '%s\n' "${requirements[@]}" | cksum | cut -d' ' -f1)"
+if [ ! -e "$stamp" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "pre-commit>=3,<5"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
+  touch "$stamp"
 fi
+export NBGUARD_TEST_VENV="$PWD/$venv"
 export NBGUARD_TEST_PRE_COMMIT="$PWD/$venv/bin/pre-commit"
 
 cargo test --release --all-targets "$@"

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod git;
 pub mod rules;
 pub mod scan;
+pub mod serve;
 
 use rayon::prelude::*;
 

@@ -7,6 +7,7 @@ mod sarif;
 mod text;
 
 pub use json::write_json;
+pub(crate) use json::{wire as wire_finding, WireFinding};
 pub use sarif::write_sarif;
 pub use text::{notebook_place, write_text};
 
