@@ -134,7 +134,10 @@ fn ipython_extension_warns_under_the_leaky_cells_only_and_never_shows_the_key() 
         .code("total = sum(range(10))\nprint(total)\ntotal")
         .code("raise ValueError('the token ' + key + ' was refused')")
         .code("%unload_ext nbguard")
-        .code("print(key)");
+        .code("print(key)")
+        .code("open('.nbguard.toml', 'w').write('[rules\\n')")
+        .code("%load_ext nbguard")
+        .code("x = 2");
     let executed = execute(&venv, &dir, &notebook);
     let cells = executed["cells"].as_array().expect("cells");
     let all: Vec<Vec<String>> = cells.iter().map(warnings).collect();
@@ -160,7 +163,16 @@ fn ipython_extension_warns_under_the_leaky_cells_only_and_never_shows_the_key() 
     );
     assert!(
         cells[5]["outputs"].to_string().contains(&key),
-        "the last cell did run and print"
+        "the cell after unloading did run and print"
+    );
+    // A configuration mistake: the cell says it was not checked, and why.
+    assert!(all[6].is_empty() && all[7].is_empty(), "{all:?}");
+    assert_eq!(all[8].len(), 1, "{all:?}");
+    assert!(
+        all[8][0].starts_with("nbguard could not check this cell")
+            && all[8][0].contains(".nbguard.toml"),
+        "{}",
+        all[8][0]
     );
 
     // Never the key: not in any warning, in neither of its forms.
@@ -222,9 +234,14 @@ fn serve_answers_each_line_with_masked_findings_under_the_repositorys_config() {
 fn serve_with_a_broken_config_exits_2_before_answering() {
     let repo = TestRepo::new();
     repo.write(".nbguard.toml", "[rules\n");
-    let (out, replies) = serve(&repo, &request(1, "x = 1"));
+    // No request: the server may be gone before one could be written.
+    let out = repo
+        .nbguard_command(&["serve"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("nbguard runs");
     assert_eq!(out.status.code(), Some(2), "{}", common::describe(&out));
-    assert!(replies.is_empty());
+    assert!(out.stdout.is_empty(), "{}", common::describe(&out));
     assert!(common::stderr(&out).contains(".nbguard.toml"));
 }
 

@@ -56,7 +56,15 @@ fn build_wheel() -> PathBuf {
     let started = Instant::now();
     let mut cmd = Command::new(venv_bin(&venv).join("maturin"));
     cmd.current_dir(project)
-        .args(["build", "--release", "--out"])
+        // Stored, not deflated: this wheel is installed right here, and compressing the
+        // binary is most of what a build that reuses cargo's costs.
+        .args([
+            "build",
+            "--release",
+            "--compression-method",
+            "stored",
+            "--out",
+        ])
         .arg(&out);
     // The harness may already have replaced HOME; cargo finds its toolchain and crates there.
     if let Some(home) = super::original_home() {
