@@ -175,6 +175,27 @@ fn ipython_extension_warns_under_the_leaky_cells_only_and_never_shows_the_key() 
         all[8][0]
     );
 
+    // Saved with the notebook, the warnings themselves are no findings for the hooks.
+    let scan = std::process::Command::new(env!("CARGO_BIN_EXE_nbguard"))
+        .args(["scan", "--no-config", "--format", "json"])
+        .arg(dir.join("executed.ipynb"))
+        .output()
+        .expect("nbguard runs");
+    let report: Value = serde_json::from_slice(&scan.stdout).expect("a JSON report");
+    let findings = report["findings"].as_array().expect("findings");
+    assert!(
+        !findings.is_empty(),
+        "the printed key is in the saved notebook"
+    );
+    for f in findings {
+        let (cell, output) = (
+            &cells[f["cell"].as_u64().unwrap_or(0) as usize],
+            &f["output"],
+        );
+        let kind = &cell["outputs"][output.as_u64().unwrap_or(u64::MAX) as usize]["output_type"];
+        assert_ne!(kind, "display_data", "a finding in a warning: {f}");
+    }
+
     // Never the key: not in any warning, in neither of its forms.
     for (i, cell) in cells.iter().enumerate() {
         for o in cell["outputs"].as_array().into_iter().flatten() {

@@ -26,15 +26,21 @@ _BINARY_MIME = ("image/", "audio/", "video/", "application/pdf")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-ADVICE = (
+SECRET_ADVICE = (
     "Remove the value from the notebook and read it at run time instead: "
     "os.environ[...], getpass.getpass(), or your secret manager.",
+    "A credential that was shared, committed or synced anywhere must be rotated (revoked and "
+    "reissued), not only removed.",
+)
+PII_ADVICE = (
+    "Show counts, aggregates or masked columns instead of the personal data itself.",
+)
+ADVICE = (
     "If it was printed or displayed, clear this cell's output, save, and run "
     "`nbguard fix` on the notebook: a saved notebook keeps outputs in the file and in "
     ".ipynb_checkpoints.",
-    "A credential that was shared, committed or synced anywhere must be rotated (revoked and "
-    "reissued), not only removed.",
-    "A false positive: add `# nbguard: ignore[RULE]` to the line, or tune .nbguard.toml.",
+    "A false positive: add `# nbguard: ignore[{rule}]` to the source line, tag the cell "
+    "`nbguard-ignore`, or tune .nbguard.toml.",
 )
 
 _guard = None
@@ -322,15 +328,15 @@ def where(finding, outputs):
 
 def render(findings, notes, blocked, outputs):
     """The warning as text and as HTML; only masked values, rule ids and advice."""
-    if findings:
-        head = (
-            "nbguard: this cell shows a credential or personal data; a commit of it would be "
-            "blocked"
-            if blocked
-            else "nbguard: this cell may show a credential or personal data"
-        )
-    else:
+    secrets = any(not str(f.get("rule", "")).startswith("pii.") for f in findings)
+    pii = any(str(f.get("rule", "")).startswith("pii.") for f in findings)
+    what = " and ".join(w for w, yes in (("a credential", secrets), ("personal data", pii)) if yes)
+    if not findings:
         head = "nbguard: this cell was not fully checked"
+    elif blocked:
+        head = f"nbguard: this cell shows {what}; a commit of it would be blocked"
+    else:
+        head = f"nbguard: this cell may show {what}"
     lines = [head]
     items = []
     for f in findings:
@@ -354,7 +360,14 @@ def render(findings, notes, blocked, outputs):
     for n in notes:
         lines.append(f"  note: {clean(n)}")
         items.append(f"<li>note: {html.escape(clean(n))}</li>")
-    advice = ADVICE if findings else ()
+    advice = ()
+    if findings:
+        rule = clean(findings[0].get("rule"))
+        advice = (
+            (SECRET_ADVICE if secrets else ())
+            + (PII_ADVICE if pii else ())
+            + tuple(a.format(rule=rule) for a in ADVICE)
+        )
     lines += [f"  - {a}" for a in advice]
     markup = (
         f'<div style="{_BOX}"><b>{html.escape(head)}</b><ul style="margin: 4px 0">'

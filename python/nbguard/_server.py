@@ -28,6 +28,7 @@ class Server:
         self._proc = None
         self._replies = None
         self._stderr = []
+        self._stderr_pump = None
         self._next_id = 0
 
     def check(self, path, notebook):
@@ -90,9 +91,10 @@ class Server:
         self._stderr = []
         threading.Thread(target=_pump, args=(proc.stdout, self._replies.put), daemon=True).start()
         keep = self._stderr
-        threading.Thread(
+        self._stderr_pump = threading.Thread(
             target=_pump, args=(proc.stderr, lambda b: b is not None and keep.append(b)), daemon=True
-        ).start()
+        )
+        self._stderr_pump.start()
 
     def _died(self):
         proc = self._proc
@@ -103,6 +105,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 code = proc.wait()
+            # What it said before it ended is the reason to show.
+            self._stderr_pump.join(timeout=2)
         self._proc = None
         why = b"".join(self._stderr[-20:]).decode("utf-8", "replace").strip()
         return f"nbguard stopped (exit code {code})" + (f": {why}" if why else "")
