@@ -100,6 +100,19 @@ pub struct RawHook {
     pub max_seconds: Option<u64>,
     /// Whether `git push -o nbguard.allow=<fingerprint>` may let a reviewed finding through.
     pub allow_push_option: Option<bool>,
+    /// On a server: `log` (default) honours inline markers and logs what they let through;
+    /// `ignore` does not honour them.
+    pub inline_suppressions: Option<String>,
+}
+
+/// What a server does with findings that inline markers in the pushed content suppress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InlinePolicy {
+    /// Honour them, and list and log every finding they let through.
+    #[default]
+    Log,
+    /// Do not honour them: such a finding blocks like any other.
+    Ignore,
 }
 
 /// What happens when a hook cannot do its job.
@@ -130,6 +143,7 @@ pub struct Settings {
     pub on_error: FailPolicy,
     pub max_seconds: Option<u64>,
     pub allow_push_option: bool,
+    pub inline_suppressions: InlinePolicy,
     pub baseline: Option<PathBuf>,
     /// The files that were read, for `nbguard config` and error messages.
     pub sources: Vec<PathBuf>,
@@ -261,6 +275,7 @@ pub fn resolve(layers: &[(PathBuf, RawConfig)]) -> Result<Settings, ConfigError>
         on_error: FailPolicy::Closed,
         max_seconds: None,
         allow_push_option: false,
+        inline_suppressions: InlinePolicy::Log,
         baseline: None,
         sources: Vec::new(),
     };
@@ -317,6 +332,17 @@ pub fn resolve(layers: &[(PathBuf, RawConfig)]) -> Result<Settings, ConfigError>
         }
         s.max_seconds = c.hook.max_seconds.or(s.max_seconds);
         s.allow_push_option = c.hook.allow_push_option.unwrap_or(s.allow_push_option);
+        if let Some(p) = &c.hook.inline_suppressions {
+            s.inline_suppressions = match p.as_str() {
+                "log" => InlinePolicy::Log,
+                "ignore" => InlinePolicy::Ignore,
+                other => {
+                    return Err(invalid(format!(
+                        "hook.inline_suppressions is `log` or `ignore`, not `{other}`"
+                    )))
+                }
+            };
+        }
         if let Some(b) = &c.baseline {
             // Relative baseline paths are relative to the config file that names them.
             let base = path.parent().unwrap_or(Path::new("."));

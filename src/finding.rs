@@ -109,6 +109,34 @@ pub struct NotebookLocation {
     pub line: usize,
 }
 
+/// What kind of content a finding (or an item) sits in: a file, the usual case, or the git
+/// metadata a push carries besides files, which is just as public once pushed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    #[default]
+    File,
+    /// The message of the commit named in the finding's `commit`.
+    CommitMessage,
+    /// The message of an annotated tag (the tag object named in `commit`).
+    TagMessage,
+    /// The names of the files a commit adds, one per line.
+    FileNames,
+}
+
+impl Origin {
+    pub fn is_file(&self) -> bool {
+        *self == Origin::File
+    }
+
+    /// Whether a finding of `rule` in content of this origin is reported. Git metadata names
+    /// people by design (authors, `Signed-off-by:` and `Co-authored-by:` trailers), so personal
+    /// data rules are for files only; credentials are reported everywhere.
+    pub fn reports(&self, rule: &str) -> bool {
+        self.is_file() || !rule.starts_with("pii.")
+    }
+}
+
 /// Why a finding does not count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -147,6 +175,9 @@ pub struct Finding {
     pub fix: String,
     pub suppressed: Option<Suppression>,
     pub commit: Option<CommitInfo>,
+    /// File content unless said otherwise; `path` then names the metadata (`commit message of …`).
+    #[serde(skip_serializing_if = "Origin::is_file")]
+    pub origin: Origin,
 }
 
 impl Finding {
@@ -207,6 +238,9 @@ pub enum DiagnosticKind {
     Skipped,
     /// An object that should be in the repository and is not.
     MissingObject,
+    /// The previous version could not be read, so everything counted as new: scanned, and on
+    /// the safe side, but possibly reporting what was already there.
+    ScannedWhole,
     /// A file or object that could not be read.
     Unreadable,
     /// The time budget ran out.
@@ -216,6 +250,14 @@ pub enum DiagnosticKind {
 }
 
 impl DiagnosticKind {
+    /// Content of this kind was not scanned at all, so a clean result over it would be false.
+    pub fn is_unscanned(self) -> bool {
+        matches!(
+            self,
+            DiagnosticKind::MissingObject | DiagnosticKind::Unreadable
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DiagnosticKind::InvalidNotebook => "invalid-notebook",
@@ -225,6 +267,7 @@ impl DiagnosticKind {
             DiagnosticKind::LfsPointer => "lfs-pointer",
             DiagnosticKind::Skipped => "skipped",
             DiagnosticKind::MissingObject => "missing-object",
+            DiagnosticKind::ScannedWhole => "scanned-whole",
             DiagnosticKind::Unreadable => "unreadable",
             DiagnosticKind::Timeout => "timeout",
             DiagnosticKind::Other => "other",

@@ -1,8 +1,10 @@
 //! Installing nbguard as a git hook (`nbguard hook install|uninstall|status`).
 //!
-//! Hooks go where git looks for them: `core.hooksPath` when set (a relative value is relative to
-//! the worktree's top-level directory, or to the repository itself when it is bare: that is where
-//! git runs hooks), else `hooks/` in the common git directory, which linked worktrees share. The
+//! Hooks go where git looks for them, as git itself resolves it (`git rev-parse --git-path
+//! hooks`): `core.hooksPath` from whichever configuration file sets it (a relative value is
+//! relative to the worktree's top-level directory, or to the repository itself when it is bare:
+//! that is where git runs hooks), else `hooks/` in the common git directory, which linked
+//! worktrees share. Without a `git` to ask, the repository's own configuration decides. The
 //! hook is a small POSIX `sh` script carrying a marker line so we can recognise it later. A hook
 //! that was already there is kept as `<name>.pre-nbguard` and run first, with the same arguments
 //! and the same stdin; if it fails, the commit or push stops there. Installing twice changes
@@ -115,11 +117,85 @@ pub fn hooks_dir(repo_path: &Path) -> Result<PathBuf, Error> {
     // (`--repo ../server.git` run inside a clone), so it is given a canonical one.
     let repo_path = fs::canonicalize(repo_path).unwrap_or_else(|_| repo_path.to_owned());
     let layout = repo::read_layout(&repo_path)?;
+    // Hooks run from the top of the work tree (a bare repository's own directory).
+    let top = layout.work_tree.clone().unwrap_or(layout.git_dir.clone());
+    if let Some(dir) = git_hooks_dir(&top) {
+        return Ok(dir);
+    }
     Ok(match layout.hooks_path {
         Some(p) if p.is_absolute() => p,
-        Some(p) => layout.work_tree.unwrap_or(layout.git_dir).join(p),
+        Some(p) => top.join(p),
         None => layout.common_dir.join("hooks"),
     })
+}
+
+/// Asks git where it will run hooks from. `core.hooksPath` can come from any file git reads
+/// (system, `GIT_CONFIG_GLOBAL`, XDG, `include` and `includeIf`, `GIT_CONFIG_COUNT` pairs),
+/// and a hook written anywhere else is silently never run: only git resolves all of that
+/// exactly as it will when the hook is due. `None` when git cannot be run (then git cannot run
+/// hooks here either, and the repository's own configuration is the best answer).
+fn git_hooks_dir(top: &Path) -> Option<PathBuf> {
+    let out = git(top, &["rev-parse", "--git-path", "hooks"])?;
+    let path = out.trim_end_matches(['\n', '\r']);
+    (!path.is_empty()).then(|| normalize(&top.join(path)))
+}
+
+/// The hooks directory, when it lies inside the work tree and git tracks files in it: a hook
+/// written there is shared with everyone who clones, so it must not name this machine's path.
+pub fn tracked_hooks_dir(repo_path: &Path) -> Result<Option<PathBuf>, Error> {
+    let repo_path = fs::canonicalize(repo_path).unwrap_or_else(|_| repo_path.to_owned());
+    let layout = repo::read_layout(&repo_path)?;
+    let Some(top) = layout.work_tree else {
+        return Ok(None);
+    };
+    let dir = hooks_dir(&repo_path)?;
+    let top = fs::canonicalize(&top).unwrap_or(top);
+    let canonical = fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+    let Ok(rel) = canonical.strip_prefix(&top) else {
+        return Ok(None);
+    };
+    let rel = rel.to_string_lossy().into_owned();
+    let listed = git(
+        &top,
+        &["ls-files", "--", if rel.is_empty() { "." } else { &rel }],
+    );
+    Ok(listed.filter(|l| !l.trim().is_empty()).map(|_| dir))
+}
+
+/// Runs `git -C dir args…` with the repository-selecting variables removed (`dir` decides), and
+/// returns its standard output when it succeeds.
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_COMMON_DIR")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `a/b/../c` → `a/c`, without touching the file system (the directory may not exist yet).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The hook script for `kind`, running `command` (a program path or name, quoted as needed).

@@ -311,7 +311,21 @@ fn scan(a: ScanArgs) -> Result<u8> {
     }
     let scanner = scanner(&s, &a.out)?;
     let report = nbguard::commands::scan::run(&scanner, &paths)?;
-    finish(report, &s, &a.out, report::Options::default(), false)
+    let unread = nbguard::commands::git::unscanned(&report);
+    let code = finish(report, &s, &a.out, report::Options::default(), false)?;
+    match unread {
+        Some(why) => Ok(unscanned_error(&format!(
+            "{why}\nMake them readable (check permissions), or leave them out of the paths given."
+        ))),
+        None => Ok(code),
+    }
+}
+
+/// Content that could not be read was not scanned, so the run fails (exit 2) whatever else it
+/// found: a clean report over unread content would be false assurance.
+fn unscanned_error(why: &str) -> u8 {
+    eprintln!("nbguard: error: {why}");
+    2
 }
 
 /// The threshold in force: `--fail-on` over the configured one.
@@ -519,9 +533,18 @@ fn hook(action: HookAction) -> Result<u8> {
     match action {
         HookAction::Install(t) => {
             let repo = t.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-            let command = match &t.command {
-                Some(c) => c.clone(),
-                None => std::env::current_exe()
+            let command = match (&t.command, hooks::tracked_hooks_dir(&repo)?) {
+                (Some(c), _) => c.clone(),
+                (None, Some(dir)) => {
+                    println!(
+                        "note: git tracks {}, so the hook runs `nbguard` from PATH rather than \
+                         this machine's path to it; everyone who uses these hooks needs nbguard \
+                         on PATH (`--command` chooses another)",
+                        dir.display()
+                    );
+                    "nbguard".to_string()
+                }
+                (None, None) => std::env::current_exe()
                     .context("cannot tell where this nbguard executable is; pass --command")?
                     .display()
                     .to_string(),
@@ -598,6 +621,19 @@ const CLIENT_ADVICE: &[&str] = &[
     "rotate it (revoke it and issue a new one) as well as removing it.",
 ];
 
+const RANGE_ADVICE: &[&str] = &[
+    "",
+    "nbguard blocked this: the commits listed above add credentials or personal data.",
+    "Removing the value in a new commit is not enough: it would stay in history. Rewrite those",
+    "commits before they are pushed or merged:",
+    "  - last commit only: edit the file, `git add` it, `git commit --amend`;",
+    "  - older commits: `git rebase -i <oldest listed commit>^`, mark each listed commit `edit`,",
+    "    remove the value, `git commit --amend`, `git rebase --continue`;",
+    "  - a commit message: `git commit --amend` (last) or `reword` in `git rebase -i`.",
+    "For a false positive, add `# nbguard: ignore[<rule>]` to the line in those commits.",
+    "Rotate every credential listed (revoke and reissue): it has been committed.",
+];
+
 const SERVER_ADVICE: &[&str] = &[
     "",
     "nbguard rejected this push: the commits listed above add credentials or personal data.",
@@ -642,17 +678,32 @@ fn client_gate(gate: Gate, h: &HookArgs) -> Result<u8> {
         }
         Gate::Range(spec) => nbguard::commands::git::range(&scanner, &dir, &spec),
     };
-    let to_stderr = name != "diff";
-    match result {
-        Ok(report) => {
-            let opts = report::Options {
-                advice: CLIENT_ADVICE.iter().map(|s| s.to_string()).collect(),
-                ..Default::default()
-            };
-            finish(report, &s, &h.out, opts, to_stderr)
-        }
-        Err(e) => fail_policy(name, &s, anyhow::Error::new(e)),
+    let is_hook = name != "diff";
+    let report = match result {
+        Ok(report) => report,
+        Err(e) if is_hook => return fail_policy(name, &s, anyhow::Error::new(e)),
+        // `diff` runs in CI, not as a hook: hook policies do not apply to it.
+        Err(e) => return Err(e.into()),
+    };
+    let advice = if name == "pre-commit" {
+        CLIENT_ADVICE
+    } else {
+        RANGE_ADVICE
+    };
+    let opts = report::Options {
+        advice: advice.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let unread = nbguard::commands::git::unscanned(&report);
+    let code = finish(report, &s, &h.out, opts, is_hook)?;
+    let Some(why) = unread else {
+        return Ok(code);
+    };
+    let why = format!("{why}\n{}", nbguard::commands::git::UNREAD_OBJECTS_ADVICE);
+    if !is_hook {
+        return Ok(unscanned_error(&why));
     }
+    Ok(code.max(fail_policy(name, &s, anyhow::anyhow!(why))?))
 }
 
 fn server_gate(h: &HookArgs) -> Result<u8> {
@@ -669,7 +720,7 @@ fn server_gate(h: &HookArgs) -> Result<u8> {
     let stdin = read_stdin()?;
     match nbguard::commands::git::pre_receive(&scanner, &dir, &stdin) {
         Ok(mut report) => {
-            if let Some(why) = nbguard::commands::git::incomplete(&report) {
+            if let Some(why) = nbguard::commands::git::unscanned(&report) {
                 // Closed: the push is refused. Open: it goes on, and what could be read still
                 // blocks.
                 if s.on_error == config::FailPolicy::Closed {
@@ -677,17 +728,27 @@ fn server_gate(h: &HookArgs) -> Result<u8> {
                 }
                 eprintln!("nbguard: warning: pre-receive could not check all of this change and lets the unread part through (hook.on_error = \"open\"): {why}");
             }
+            let mut bypasses =
+                nbguard::commands::git::judge_inline_markers(&mut report, s.inline_suppressions);
+            for b in &bypasses {
+                eprintln!("nbguard: let through by an inline marker in the pushed content (recorded): {b}");
+            }
             if s.allow_push_option {
                 let allowed = nbguard::commands::git::push_option_allows();
                 let used = nbguard::commands::git::apply_push_allows(&mut report, &allowed);
                 for u in &used {
                     eprintln!("nbguard: allowed by push option (recorded): {u}");
                 }
-                if let Err(e) = nbguard::commands::git::record_allows(&git_dir, &used) {
+                bypasses.extend(used);
+            }
+            // A rejected push stores nothing, so only what actually gets through is recorded.
+            let blocked = threshold(&h.out, &s)?.blocks(&report.findings);
+            if !blocked {
+                if let Err(e) = nbguard::commands::git::record_bypasses(&git_dir, &bypasses) {
                     return fail_policy(
                         "pre-receive",
                         &s,
-                        anyhow::anyhow!("cannot record push-option bypass: {e}"),
+                        anyhow::anyhow!("cannot record what was let through: {e}"),
                     );
                 }
             }

@@ -366,6 +366,8 @@ impl Scanner {
                 Provenance::Commit(c) => Some(c.clone()),
                 _ => None,
             },
+            // Set by whoever knows the item (see `commands::scan_items_lazily`).
+            origin: Default::default(),
         }
     }
 

@@ -776,3 +776,160 @@ fn sha256_server_refuses_the_hook_install_and_fails_closed_with_a_clear_message(
     let err = assert_accepted(&client.push(&[server.url(), "main"]));
     assert!(err.contains("warning") && err.contains("SHA-256"), "{err}");
 }
+
+// ---- Issue 9: what a push carries besides file content, and inline markers on the server ----
+
+#[test]
+fn key_in_a_commit_message_is_rejected_and_located_as_the_message() {
+    let server = Server::new();
+    let client = seeded(&server);
+    let base = client.rev_parse("HEAD");
+    client.write("notes.md", "clean notes\n");
+    let key = common::aws_key_id();
+    client.commit_all(&format!("add notes\n\ndeploy with {key} for now"));
+    let objects = objects_of(&client, &["HEAD"], &[&base]);
+    let out = client.push(&[server.url(), "main"]);
+    let err = assert_rejected(
+        &server,
+        &out,
+        &[("refs/heads/main", Some(base))],
+        &objects,
+        &key,
+    );
+    assert!(err.contains("commit message of"), "{err}");
+    assert!(err.contains("secret.aws.access-key-id"), "{err}");
+}
+
+#[test]
+fn key_in_an_annotated_tag_message_is_rejected_even_on_an_old_commit() {
+    let server = Server::new();
+    let client = seeded(&server);
+    let key = common::aws_key_id();
+    client.git(&["tag", "-a", "v1", "-m", &format!("release\n\nkey {key}")]);
+    let tag = client.rev_parse("refs/tags/v1");
+    let out = client.push(&[server.url(), "refs/tags/v1"]);
+    let err = assert_rejected(&server, &out, &[("refs/tags/v1", None)], &[tag], &key);
+    assert!(err.contains("tag v1"), "{err}");
+
+    // A clean annotated tag still lands.
+    client.git(&["tag", "-a", "v2", "-m", "release two"]);
+    assert_accepted(&client.push(&[server.url(), "refs/tags/v2"]));
+}
+
+#[test]
+fn key_in_an_added_file_name_is_rejected() {
+    let server = Server::new();
+    let client = seeded(&server);
+    let base = client.rev_parse("HEAD");
+    let token = common::github_token();
+    client.write(&format!("backup-{token}.txt"), "nothing here\n");
+    client.commit_all("add backup");
+    let objects = objects_of(&client, &["HEAD"], &[&base]);
+    let out = client.push(&[server.url(), "main"]);
+    let err = assert_rejected(
+        &server,
+        &out,
+        &[("refs/heads/main", Some(base))],
+        &objects,
+        &token,
+    );
+    assert!(err.contains("file names added by"), "{err}");
+}
+
+fn push_with_marked_secret(server: &Server) -> (TestRepo, String, Output) {
+    let client = seeded(server);
+    let base = client.rev_parse("HEAD");
+    client.write(
+        "settings.py",
+        format!("{}  # nbguard: ignore\n", common::password_line()),
+    );
+    client.commit_all("settings");
+    let out = client.push(&[server.url(), "main"]);
+    (client, base, out)
+}
+
+#[test]
+fn inline_marker_on_the_server_is_honoured_but_listed_and_logged_by_default() {
+    let server = Server::new();
+    let (client, _, out) = push_with_marked_secret(&server);
+    let err = assert_accepted(&out);
+    assert_eq!(
+        server.ref_id("refs/heads/main"),
+        Some(client.rev_parse("HEAD"))
+    );
+    assert!(err.contains("inline marker"), "{err}");
+    assert!(
+        err.contains("settings.py:1") && err.contains("secret.generic.password"),
+        "{err}"
+    );
+    assert!(!err.contains("PassXYZ"), "{err}");
+    let log = std::fs::read_to_string(server.repo.path().join("nbguard-allowed.log"))
+        .expect("the let-through finding is logged");
+    let head = client.rev_parse("HEAD");
+    assert_eq!(log.lines().count(), 1, "{log}");
+    for part in [
+        "how=inline-marker",
+        "ref=refs/heads/main",
+        &format!("commit={head}"),
+        "rule=secret.generic.password",
+        "path=settings.py:1",
+        "fingerprint=",
+        "time=",
+        "pusher=",
+    ] {
+        assert!(log.contains(part), "{part} missing: {log}");
+    }
+    assert!(!log.contains("PassXYZ"), "{log}");
+}
+
+#[test]
+fn inline_marker_on_the_server_is_not_honoured_when_configured_to_ignore() {
+    let server = Server::new();
+    server.write_config("[hook]\ninline_suppressions = \"ignore\"\n");
+    let (client, base, out) = push_with_marked_secret(&server);
+    let objects = objects_of(&client, &["HEAD"], &[&base]);
+    assert_rejected(
+        &server,
+        &out,
+        &[("refs/heads/main", Some(base))],
+        &objects,
+        "PassXYZ",
+    );
+    assert!(!server.repo.path().join("nbguard-allowed.log").exists());
+}
+
+#[test]
+fn a_mistyped_inline_policy_rejects_the_push() {
+    let server = Server::new();
+    let client = seeded(&server);
+    server.write_config("[hook]\ninline_suppressions = \"logg\"\n");
+    client.write("notes.md", "clean\n");
+    client.commit_all("clean change");
+    let out = client.push(&[server.url(), "main"]);
+    assert!(!out.status.success(), "{}", common::describe(&out));
+    assert!(common::stderr(&out).contains("inline_suppressions"));
+}
+
+#[test]
+fn key_in_a_symbolic_link_target_is_rejected() {
+    let server = Server::new();
+    let client = seeded(&server);
+    let base = client.rev_parse("HEAD");
+    let token = common::github_token();
+    std::os::unix::fs::symlink(
+        format!("/srv/keys/{token}"),
+        client.path().join("current-key"),
+    )
+    .expect("symlink");
+    client.commit_all("link the key");
+    let objects = objects_of(&client, &["HEAD"], &[&base]);
+    let out = client.push(&[server.url(), "main"]);
+    let err = assert_rejected(
+        &server,
+        &out,
+        &[("refs/heads/main", Some(base))],
+        &objects,
+        &token,
+    );
+    assert!(err.contains("file names added by"), "{err}");
+}

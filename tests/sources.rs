@@ -19,8 +19,13 @@ fn read_staged_at(dir: &Path) -> staged::Staged {
     staged::read_staged(&repo, &staged::Limits::default()).expect("staged changes are readable")
 }
 
+/// The paths of the file items (commit messages and added names are checked on their own).
 fn paths(items: &[Item]) -> Vec<&str> {
-    items.iter().map(|i| i.path.as_str()).collect()
+    items
+        .iter()
+        .filter(|i| i.origin.is_file())
+        .map(|i| i.path.as_str())
+        .collect()
 }
 
 fn item<'a>(items: &'a [Item], path: &str) -> &'a Item {
@@ -34,6 +39,7 @@ fn item<'a>(items: &'a [Item], path: &str) -> &'a Item {
 fn summary(items: &[Item]) -> String {
     let mut lines: Vec<String> = items
         .iter()
+        .filter(|i| i.origin.is_file())
         .map(|i| {
             let old = if i.old.is_some() { "old" } else { "new" };
             format!(
@@ -319,7 +325,15 @@ mod commit_ranges {
     }
 
     fn range(repo: &TestRepo, spec: &str) -> Pushed {
-        commits::read_range(&open(repo), spec, &Limits::default()).expect("the range reads")
+        files_only(
+            commits::read_range(&open(repo), spec, &Limits::default()).expect("the range reads"),
+        )
+    }
+
+    /// The file items; commit messages and file names are checked on their own below.
+    fn files_only(mut pushed: Pushed) -> Pushed {
+        pushed.items.retain(|i| i.origin.is_file());
+        pushed
     }
 
     fn oid(hex: &str) -> gix::ObjectId {
@@ -376,7 +390,51 @@ mod commit_ranges {
     }
 
     fn push(repo: &TestRepo, updates: &[RefUpdate]) -> Pushed {
+        files_only(push_all(repo, updates))
+    }
+
+    fn push_all(repo: &TestRepo, updates: &[RefUpdate]) -> Pushed {
         commits::read_push(&open(repo), updates, &Limits::default()).expect("the push reads")
+    }
+
+    #[test]
+    fn messages_of_new_commits_and_tags_and_added_names_are_items_of_their_own() {
+        use nbguard::finding::Origin;
+        let repo = base_repo();
+        let tip = unreferenced_commits(&repo, "rel", &[("r.txt", "r1\n")]);
+        repo.git(&["tag", "-a", "-m", "release notes", "v1", &tip]);
+        let tag = repo.rev_parse("refs/tags/v1");
+        repo.git(&["tag", "-d", "v1"]);
+        let pushed = push_all(&repo, &[update(None, Some(&tag), "refs/tags/v1")]);
+        let meta: Vec<(Origin, String, String)> = pushed
+            .items
+            .iter()
+            .filter(|i| !i.origin.is_file())
+            .map(|i| {
+                let text = String::from_utf8_lossy(&i.new).trim().to_string();
+                (i.origin, i.path.clone(), text)
+            })
+            .collect();
+        assert_eq!(
+            meta,
+            [
+                (
+                    Origin::TagMessage,
+                    "tag v1".to_string(),
+                    "release notes".to_string()
+                ),
+                (
+                    Origin::CommitMessage,
+                    format!("commit message of {}", &tip[..10]),
+                    "rel: r.txt".to_string()
+                ),
+                (
+                    Origin::FileNames,
+                    format!("file names added by {}", &tip[..10]),
+                    "r.txt".to_string()
+                ),
+            ]
+        );
     }
 
     #[test]
@@ -599,15 +657,17 @@ mod commit_ranges {
         repo.write("b.txt", "b1\n");
         let c2 = repo.commit_all("c2");
         let updates = [update(Some(&c1), Some(&c2), "refs/heads/main")];
-        let pushed =
+        let pushed = files_only(
             commits::read_pre_push(&open(&repo), &updates, Some("origin"), &Limits::default())
-                .expect("reads");
+                .expect("reads"),
+        );
         assert_eq!(lines(&pushed), ["b.txt@c2 - -> b1"]);
         // A new branch whose remote id is zero: only the remote-tracking refs hide.
         let updates = [update(None, Some(&c2), "refs/heads/feature")];
-        let pushed =
+        let pushed = files_only(
             commits::read_pre_push(&open(&repo), &updates, Some("origin"), &Limits::default())
-                .expect("reads");
+                .expect("reads"),
+        );
         assert_eq!(lines(&pushed), ["b.txt@c2 - -> b1"]);
     }
 
@@ -1053,7 +1113,8 @@ mod incomplete_history {
         assert_eq!(paths(&pushed.items), ["a.txt", "b.txt"]);
         assert!(pushed.items.iter().all(|i| i.old.is_none()));
         assert_eq!(pushed.notices.len(), 1, "{:?}", pushed.notices);
-        assert_eq!(pushed.notices[0].kind, DiagnosticKind::MissingObject);
+        // Scanned, all of it: the boundary's tree is new content, not unread content.
+        assert_eq!(pushed.notices[0].kind, DiagnosticKind::ScannedWhole);
     }
 
     #[test]
@@ -1063,7 +1124,11 @@ mod incomplete_history {
         let dest = clone(&origin, &["--filter=blob:none", "--no-checkout"]);
         let repo = repo::open_path(&dest).expect("opens");
         let pushed = commits::read_range(&repo, "HEAD", &Limits::default()).expect("reads");
-        assert!(pushed.items.is_empty(), "{:?}", paths(&pushed.items));
+        assert!(
+            paths(&pushed.items).is_empty(),
+            "{:?}",
+            paths(&pushed.items)
+        );
         let kinds: Vec<DiagnosticKind> = pushed.notices.iter().map(|n| n.kind).collect();
         assert_eq!(kinds, [DiagnosticKind::MissingObject; 3]);
     }

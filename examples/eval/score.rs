@@ -68,10 +68,8 @@ pub fn scan(scanner: &Scanner, case: &Case) -> Vec<Finding> {
     let item = Item {
         path: format!("eval/case-{:04}.ipynb", case.id),
         new: case.raw.clone().into_bytes(),
-        old: None,
-        old_blob: None,
-        blob: None,
         provenance: Provenance::WorkTree,
+        ..Item::default()
     };
     scanner.scan_item(&item).findings
 }

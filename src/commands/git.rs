@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::commands::scan_items;
-use crate::finding::{Diagnostic, Suppression};
+use crate::config::InlinePolicy;
+use crate::finding::{Diagnostic, Finding, Suppression};
 use crate::report::Report;
 use crate::scanner::Scanner;
 use crate::source::{commits, quarantine, repo, staged, Item, Notice};
@@ -38,9 +39,10 @@ fn limits(scanner: &Scanner) -> repo::Limits {
 }
 
 fn gather(scanner: &Scanner, items: Vec<Item>, notices: Vec<Notice>) -> Report {
+    // Path-based settings (exclusions, notebooks only) say nothing about commit or tag messages.
     let items: Vec<Item> = items
         .into_iter()
-        .filter(|i| scanner.wants(&i.path))
+        .filter(|i| !i.origin.is_file() || scanner.wants(&i.path))
         .collect();
     let mut report = scan_items(scanner, items);
     report
@@ -108,21 +110,29 @@ fn names_sha256_ids(stdin: &str) -> bool {
         .any(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// On a server every object a push needs is in the repository or its quarantine, so a missing
-/// one means the repository is damaged and part of the push went unchecked: says what, if so.
-pub fn incomplete(report: &Report) -> Option<String> {
-    let missing: Vec<&str> = report
+/// What a gate could not read (missing or corrupt objects, unreadable files), if anything. That
+/// content was not scanned, so a clean result over it would be false: callers fail closed with
+/// this message (on a server, as `hook.on_error` says).
+pub fn unscanned(report: &Report) -> Option<String> {
+    let unread: Vec<&Diagnostic> = report
         .diagnostics
         .iter()
-        .filter(|d| d.kind == crate::finding::DiagnosticKind::MissingObject)
-        .map(|d| d.message.as_str())
+        .filter(|d| d.kind.is_unscanned())
         .collect();
-    let first = missing.first()?;
+    let first = unread.first()?;
     Some(format!(
-        "{} object(s) missing from the repository (is it damaged?); first: {first}",
-        missing.len()
+        "{} item(s) are missing or could not be read, so they were not scanned; first: {}: {}",
+        unread.len(),
+        crate::report::clean(&first.path),
+        crate::report::clean(&first.message)
     ))
 }
+
+/// What to do about [`unscanned`] content in a repository.
+pub const UNREAD_OBJECTS_ADVICE: &str = "\
+Objects the repository should hold are missing or damaged. In a partial clone (`--filter`), let git \
+download them first (for example `git log -p <range> > /dev/null`) or use a full clone; in a \
+shallow clone, `git fetch --unshallow`; otherwise `git fsck` names what is damaged.";
 
 /// The repository's git directory as the server sees it (`GIT_DIR`, else `dir`), for the
 /// server-side config file and the log of push-option bypasses.
@@ -150,40 +160,143 @@ pub fn push_option_allows() -> Vec<String> {
         .collect()
 }
 
+/// A finding a server let through, for the `remote:` output and the log.
+#[derive(Debug, Clone)]
+pub struct Bypass {
+    /// How it was let through: `push-option` or `inline-marker`.
+    pub how: &'static str,
+    pub rule: String,
+    pub fingerprint: String,
+    pub path: String,
+    pub line: usize,
+    pub masked: String,
+    pub commit: String,
+    pub reference: String,
+}
+
+impl Bypass {
+    fn of(how: &'static str, f: &Finding) -> Self {
+        Bypass {
+            how,
+            rule: f.rule.clone(),
+            fingerprint: f.fingerprint.clone(),
+            path: crate::report::clean(&f.path),
+            line: f.line,
+            masked: f.masked_secret(),
+            commit: f.commit.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+            reference: f
+                .commit
+                .as_ref()
+                .and_then(|c| c.reference.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Display for Bypass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{} {} {} (fingerprint {})",
+            self.path, self.line, self.rule, self.masked, self.fingerprint
+        )
+    }
+}
+
 /// Marks the findings whose fingerprints a push option allows, and returns them for the record.
-pub fn apply_push_allows(report: &mut Report, allowed: &[String]) -> Vec<String> {
+pub fn apply_push_allows(report: &mut Report, allowed: &[String]) -> Vec<Bypass> {
     let mut used = Vec::new();
     for f in report.findings.iter_mut().filter(|f| f.is_active()) {
         if allowed.iter().any(|a| a == &f.fingerprint) {
             f.suppressed = Some(Suppression::PushOption);
-            used.push(format!("{} {} {}", f.fingerprint, f.rule, f.path));
+            used.push(Bypass::of("push-option", f));
         }
     }
     used
 }
 
-/// Appends one line per allowed finding to `<git dir>/nbguard-allowed.log`, so that every
-/// bypass can be audited later.
-pub fn record_allows(git_dir: &Path, used: &[String]) -> std::io::Result<()> {
+/// Applies the server's `hook.inline_suppressions` to the findings that a marker in the pushed
+/// content (`nbguard: ignore`, a migrated marker, the cell tag) suppressed: the pusher wrote
+/// those markers, so on a server they are either logged or not honoured at all.
+pub fn judge_inline_markers(report: &mut Report, policy: InlinePolicy) -> Vec<Bypass> {
+    let mut logged = Vec::new();
+    for f in &mut report.findings {
+        if !matches!(
+            f.suppressed,
+            Some(Suppression::Inline { .. } | Suppression::CellTag)
+        ) {
+            continue;
+        }
+        match policy {
+            InlinePolicy::Ignore => f.suppressed = None,
+            InlinePolicy::Log => logged.push(Bypass::of("inline-marker", f)),
+        }
+    }
+    logged
+}
+
+/// Appends one line per finding let through to `<git dir>/nbguard-allowed.log`, so that every
+/// bypass can be audited later: time, pusher, how, ref, commit, fingerprint, rule and place
+/// (never the value).
+pub fn record_bypasses(git_dir: &Path, bypasses: &[Bypass]) -> std::io::Result<()> {
     use std::io::Write;
-    if used.is_empty() {
+    if bypasses.is_empty() {
         return Ok(());
     }
     let when = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let who = std::env::var("GL_USERNAME")
-        .or_else(|_| std::env::var("GITEA_PUSHER_NAME"))
-        .or_else(|_| std::env::var("REMOTE_USER"))
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".into());
+    let who = pusher();
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(git_dir.join("nbguard-allowed.log"))?;
-    for u in used {
-        writeln!(f, "{when} {who} {u}")?;
+    for b in bypasses {
+        writeln!(
+            f,
+            "time={when} pusher={who} how={} ref={} commit={} fingerprint={} rule={} path={}:{}",
+            b.how,
+            field(&b.reference),
+            field(&b.commit),
+            b.fingerprint,
+            b.rule,
+            field(&b.path),
+            b.line
+        )?;
     }
     Ok(())
+}
+
+/// Who is pushing, as the git server tells hooks (GitLab, Gitea/Forgejo, Gerrit and plain HTTP
+/// or SSH setups each use their own variable), else the account the hook runs as.
+fn pusher() -> String {
+    [
+        "GL_USERNAME",
+        "GITEA_PUSHER_NAME",
+        "GERRIT_USER",
+        "REMOTE_USER",
+        "SSH_USER",
+        "USER",
+    ]
+    .iter()
+    .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+    .map(|s| field(&s))
+    .unwrap_or_else(|| "unknown".into())
+}
+
+/// A log field without spaces or control characters, so that each line splits cleanly.
+fn field(s: &str) -> String {
+    if s.is_empty() {
+        return "-".into();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_whitespace() || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
 }

@@ -9,6 +9,7 @@ pub mod serve;
 
 use rayon::prelude::*;
 
+use crate::finding::{DiagnosticKind, Finding};
 use crate::report::Report;
 use crate::scanner::Scanner;
 use crate::source::Item;
@@ -42,9 +43,25 @@ pub fn scan_items_lazily(
     }
     let mut report = Report::default();
     for (item, o) in items.iter().zip(outcomes) {
-        report.files_scanned += 1;
-        report.bytes_scanned += item.new.len() as u64;
-        report.findings.extend(o.findings);
+        // Only files whose content was matched count as scanned: not git metadata, and not a
+        // binary file or an LFS pointer that was passed over with a note.
+        let skipped = o
+            .diagnostics
+            .iter()
+            .any(|d| matches!(d.kind, DiagnosticKind::Binary | DiagnosticKind::LfsPointer));
+        if item.origin.is_file() && !skipped {
+            report.files_scanned += 1;
+            report.bytes_scanned += item.new.len() as u64;
+        }
+        report.findings.extend(
+            o.findings
+                .into_iter()
+                .filter(|f| item.origin.reports(&f.rule))
+                .map(|f| Finding {
+                    origin: item.origin,
+                    ..f
+                }),
+        );
         report.diagnostics.extend(o.diagnostics);
     }
     report

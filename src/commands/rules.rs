@@ -170,6 +170,7 @@ fn scan_text(scanner: &Scanner, path: &str, text: String) -> Vec<crate::finding:
         blob: None,
         old_blob: None,
         provenance: Provenance::WorkTree,
+        origin: Default::default(),
     };
     scanner.scan_item(&item).findings
 }

@@ -65,6 +65,7 @@ pub fn run(scanner: &Scanner, paths: &[PathBuf]) -> Result<Report, ScanError> {
                         blob: None,
                         old_blob: None,
                         provenance: Provenance::WorkTree,
+                        origin: Default::default(),
                     };
                     let o = scanner.scan_item(&item);
                     (n, o.findings, o.diagnostics)

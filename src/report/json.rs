@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::io::{self, Write};
 
 use super::{shown_secret, Options, Report};
-use crate::finding::{Diagnostic, Finding, Severity, Suppression};
+use crate::finding::{Diagnostic, Finding, Origin, Severity, Suppression};
 use crate::source::CommitInfo;
 
 #[derive(Serialize)]
@@ -45,6 +45,8 @@ pub(crate) struct WireFinding<'a> {
     fix: &'a str,
     suppressed: Option<&'a Suppression>,
     commit: Option<&'a CommitInfo>,
+    #[serde(skip_serializing_if = "Origin::is_file")]
+    origin: Origin,
 }
 
 #[derive(Serialize)]
@@ -83,6 +85,7 @@ pub(crate) fn wire(f: &Finding, reveal: bool) -> WireFinding<'_> {
         fix: &f.fix,
         suppressed: f.suppressed.as_ref(),
         commit: f.commit.as_ref(),
+        origin: f.origin,
     }
 }
 

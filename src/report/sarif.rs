@@ -58,8 +58,13 @@ fn result(f: &Finding, rule_index: usize, reveal: bool) -> Value {
             );
         }
     }
-    let mut location = json!({"physicalLocation": {"artifactLocation": {"uri": uri(&f.path)}}});
-    if f.line > 0 {
+    // A commit or tag message is no file: SARIF's logical locations name such things.
+    let mut location = if f.origin.is_file() {
+        json!({"physicalLocation": {"artifactLocation": {"uri": uri(&f.path)}}})
+    } else {
+        json!({"logicalLocations": [{"fullyQualifiedName": f.path, "kind": f.origin}]})
+    };
+    if f.line > 0 && f.origin.is_file() {
         location["physicalLocation"]["region"] = json!({
             "startLine": f.line, "startColumn": f.column.max(1), "endLine": f.end_line.max(f.line)
         });
@@ -80,6 +85,10 @@ fn result(f: &Finding, rule_index: usize, reveal: bool) -> Value {
     }
     if let Some(c) = &f.commit {
         props["commit"] = json!(c);
+    }
+    if !f.origin.is_file() {
+        props["origin"] = json!(f.origin);
+        props["line"] = json!(f.line);
     }
     let mut r = json!({
         "ruleId": f.rule,

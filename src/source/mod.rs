@@ -30,6 +30,8 @@ pub struct Item {
     /// The blob id of `new` when it came from git (hex), so that callers can cache by content.
     pub blob: Option<String>,
     pub provenance: Provenance,
+    /// File content, or git metadata (a commit or tag message, added file names) shown as text.
+    pub origin: crate::finding::Origin,
 }
 
 /// Where an item's content came from; carried through to every finding.

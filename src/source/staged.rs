@@ -425,6 +425,7 @@ fn read_entry(
         old_blob,
         blob: Some(new.id.to_string()),
         provenance: Provenance::Staged,
+        origin: Default::default(),
     });
     Ok(())
 }
@@ -491,7 +492,7 @@ fn read_old(
         Blob::Missing => {
             out.notices.push(notice(
                 path,
-                DiagnosticKind::MissingObject,
+                DiagnosticKind::ScannedWhole,
                 format!(
                     "previous version (blob {}) is missing; the whole file is treated as new",
                     entry.id

@@ -9,7 +9,7 @@ use gix::diff::tree::recorder::Change as TreeChange;
 use gix::ObjectId;
 
 use super::{kind_of, missing, peel, walk, Error, Limits, Node, Pushed, Target};
-use crate::finding::DiagnosticKind;
+use crate::finding::{DiagnosticKind, Origin};
 use crate::source::repo::{display_path, read_blob, Blob};
 use crate::source::{CommitInfo, Item, Notice, Provenance};
 
@@ -56,6 +56,7 @@ impl<'r> Scan<'r> {
         name: &str,
         hidden: &[ObjectId],
     ) -> Result<Option<ObjectId>, Error> {
+        self.tag_messages(new, name)?;
         match peel(self.repo, new)? {
             Target::Commit(id) => {
                 self.commits(&[id], hidden, Some(name))?;
@@ -89,17 +90,109 @@ impl<'r> Scan<'r> {
     }
 
     fn commit(&mut self, node: &Node, reference: Option<&str>) -> Result<(), Error> {
-        let (info, tree) = commit_info(self.repo, node.id, reference)?;
+        let (info, tree, message) = commit_info(self.repo, node.id, reference)?;
+        let short = info.short_id().to_string();
         let provenance = Provenance::Commit(info);
+        self.metadata(
+            format!("commit message of {short}"),
+            message,
+            Origin::CommitMessage,
+            &provenance,
+        );
         let Some(blobs) = self.introduced(node, tree)? else {
             return Ok(());
         };
+        let names = self.names(&blobs);
+        if !names.is_empty() {
+            let label = format!("file names added by {short}");
+            self.metadata(
+                label,
+                names.join("\n").into_bytes(),
+                Origin::FileNames,
+                &provenance,
+            );
+        }
         for b in blobs {
             if b.mode.is_blob() {
                 self.blob(b.path, b.id, b.old, provenance.clone());
             } else if self.reported.insert(b.id) {
                 self.out.notices.push(skipped(&b.path, b.mode, node.id));
             }
+        }
+        Ok(())
+    }
+
+    /// The names a commit brings: each added path, and each new symbolic link with its target
+    /// (`path -> target`; a link's blob is its target, a name that is never followed).
+    fn names(&self, blobs: &[NewBlob]) -> Vec<String> {
+        let mut names = Vec::new();
+        for b in blobs {
+            if b.mode.is_link() {
+                let target = match read_blob(self.repo, &b.id, &self.limits) {
+                    Ok(Blob::Data(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+                    _ => String::new(),
+                };
+                names.push(format!("{} -> {target}", b.path));
+            } else if b.old.is_none() {
+                names.push(b.path.clone());
+            }
+        }
+        names
+    }
+
+    /// Emits git metadata (a message, file names) as a text item labelled `label`.
+    fn metadata(&mut self, label: String, text: Vec<u8>, origin: Origin, from: &Provenance) {
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        self.out.items.push(Item {
+            path: label,
+            new: text,
+            provenance: from.clone(),
+            origin,
+            ..Item::default()
+        });
+    }
+
+    /// Annotated tags on the way from a ref's new id to what it names: their messages are
+    /// pushed content too, even when the tagged commit is old.
+    fn tag_messages(&mut self, mut id: ObjectId, name: &str) -> Result<(), Error> {
+        while kind_of(self.repo, &id) == Some(gix::object::Kind::Tag) {
+            if !self.seen.insert(id) {
+                return Ok(());
+            }
+            let error = |source| Error::Object {
+                what: "tag",
+                id: id.to_string(),
+                source,
+            };
+            let tag = self.repo.find_tag(id).map_err(error)?;
+            let decoded = tag.decode().map_err(error)?;
+            let tag_name = decoded.name.to_str_lossy().into_owned();
+            let mut text = decoded.message.to_vec();
+            if let Some(signature) = decoded.signature {
+                text.push(b'\n');
+                text.extend_from_slice(signature);
+            }
+            let (author, email, time) = match decoded.tagger().ok().flatten() {
+                Some(t) => (
+                    t.name.trim().to_str_lossy().into_owned(),
+                    t.email.trim().to_str_lossy().into_owned(),
+                    t.time().map(|t| t.seconds).unwrap_or(0),
+                ),
+                None => Default::default(),
+            };
+            let from = Provenance::Commit(CommitInfo {
+                id: id.to_string(),
+                author,
+                email,
+                time,
+                summary: format!("annotated tag {tag_name}"),
+                reference: Some(name.to_string()),
+            });
+            let target = decoded.target();
+            self.metadata(format!("tag {tag_name}"), text, Origin::TagMessage, &from);
+            id = target;
         }
         Ok(())
     }
@@ -134,9 +227,11 @@ impl<'r> Scan<'r> {
             Some(p) => match parent_tree(self.repo, p)? {
                 Some(t) => Some(t),
                 None => {
-                    // A shallow boundary: without the parent everything counts as new.
-                    self.out.notices.push(missing(
+                    // A shallow boundary: without the parent everything counts as new, which
+                    // scans more, never less.
+                    self.out.notices.push(notice(
                         &commit.to_string(),
+                        DiagnosticKind::ScannedWhole,
                         format!("parent {p} is missing; the whole tree is treated as new"),
                     ));
                     None
@@ -213,6 +308,7 @@ impl<'r> Scan<'r> {
             blob: Some(id.to_string()),
             old_blob: None,
             provenance: from,
+            origin: Default::default(),
         });
     }
 
@@ -248,12 +344,12 @@ impl<'r> Scan<'r> {
     }
 }
 
-/// The commit's metadata and tree.
+/// The commit's metadata, tree and whole message.
 fn commit_info(
     repo: &gix::Repository,
     id: ObjectId,
     reference: Option<&str>,
-) -> Result<(CommitInfo, ObjectId), Error> {
+) -> Result<(CommitInfo, ObjectId, Vec<u8>), Error> {
     let error = |source| Error::Object {
         what: "commit",
         id: id.to_string(),
@@ -275,7 +371,8 @@ fn commit_info(
         reference: reference.map(str::to_string),
     };
     let tree = commit.tree_id().map_err(error)?.detach();
-    Ok((info, tree))
+    let message = commit.message_raw().map_err(error)?.to_vec();
+    Ok((info, tree, message))
 }
 
 /// Stands in for a commit when a ref names a tree or blob directly: the object's id, and a
@@ -340,16 +437,14 @@ fn new_blob(change: TreeChange) -> Option<NewBlob> {
 }
 
 fn skipped(path: &str, mode: gix::object::tree::EntryMode, commit: ObjectId) -> Notice {
-    let what = if mode.is_commit() {
-        "submodule"
+    let message = if mode.is_commit() {
+        format!(
+            "submodule in commit {commit} is not scanned (its repository is scanned on its own)"
+        )
     } else {
-        "symbolic link"
+        format!("symbolic link in commit {commit} is not followed; its target is scanned as a name")
     };
-    notice(
-        path,
-        DiagnosticKind::Skipped,
-        format!("{what} in commit {commit} is not scanned"),
-    )
+    notice(path, DiagnosticKind::Skipped, message)
 }
 
 fn notice(path: &str, kind: DiagnosticKind, message: String) -> Notice {
