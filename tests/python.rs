@@ -76,6 +76,10 @@ fn wheel_installs_the_executable_and_python_dash_m_without_cargo() {
 
 /// Runs `notebook` in a real kernel of `venv`, in `dir`, and returns the executed notebook.
 fn execute(venv: &Venv, dir: &Path, notebook: &Notebook) -> Value {
+    execute_with(venv, dir, notebook, &[])
+}
+
+fn execute_with(venv: &Venv, dir: &Path, notebook: &Notebook, env: &[(&str, &Path)]) -> Value {
     let input = dir.join("analysis.ipynb");
     std::fs::write(&input, notebook.to_json()).expect("writing the notebook");
     let output = dir.join("executed.ipynb");
@@ -92,6 +96,7 @@ fn execute(venv: &Venv, dir: &Path, notebook: &Notebook) -> Value {
         .arg(&output)
         .arg(dir)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .output()
         .expect("python runs");
     assert!(run.status.success(), "nbclient: {}", common::describe(&run));
@@ -204,6 +209,37 @@ fn ipython_extension_warns_under_the_leaky_cells_only_and_never_shows_the_key() 
             }
         }
     }
+}
+
+#[test]
+fn ipython_config_loads_the_extension_in_every_kernel() {
+    python::wheel();
+    let venv = Venv::with_wheel(true);
+    let dir = venv.dir.path().join("work");
+    let profile = venv.dir.path().join("ipython").join("profile_default");
+    std::fs::create_dir_all(&dir).expect("creating a work dir");
+    std::fs::create_dir_all(&profile).expect("creating an IPython profile");
+    // The README's line, as written.
+    std::fs::write(
+        profile.join("ipython_config.py"),
+        "c.InteractiveShellApp.extensions = [\"nbguard\"]\n",
+    )
+    .expect("writing ipython_config.py");
+    let key = common::aws_key_id();
+    let notebook = Notebook::new()
+        .code(&format!("key = \"{}\" + \"{}\"\nkey", &key[..8], &key[8..]))
+        .code("1 + 1");
+    let ipython_dir = venv.dir.path().join("ipython");
+    let executed = execute_with(&venv, &dir, &notebook, &[("IPYTHONDIR", &ipython_dir)]);
+    let cells = executed["cells"].as_array().expect("cells");
+    let first = warnings(&cells[0]);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        first[0].contains("cell result (text/plain), line 1"),
+        "{}",
+        first[0]
+    );
+    assert!(warnings(&cells[1]).is_empty());
 }
 
 fn serve(repo: &TestRepo, requests: &str) -> (std::process::Output, Vec<Value>) {
