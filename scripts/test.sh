@@ -22,7 +22,6 @@ if [ ! -e "$stamp" ]; then
   touch "$stamp"
 fi
 export NBGUARD_TEST_VENV="$PWD/$venv"
-export NBGUARD_TEST_PRE_COMMIT="$PWD/$venv/bin/pre-commit"
 
 cargo test --release --all-targets "$@"
 # The repository passes its own scan.
