@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/test-venv
-# One requirement per line; bump the stamp's name to make existing virtualenvs reinstall.
+# One requirement per line. The stamp is named after the list, so changing it reinstalls.
 requirements=(
   "maturin>=1.7,<2"
   "pre-commit>=3,<5"
