@@ -86,10 +86,10 @@ class Guard:
         self._patch(self.shell.display_pub, "publish", self._on_publish)
         self._patch(self.shell.displayhook, "write_format_data", self._on_result)
         self._patch(self.shell, "_showtraceback", self._on_traceback)
-        # Start now, so that a configuration mistake shows under `%load_ext` and the first cell
-        # does not pay for the start.
+        # Start now and ask about an empty notebook, so that a configuration mistake shows under
+        # `%load_ext` and the first cell does not pay for the start.
         try:
-            self.server.start()
+            self.server.check("notebook.ipynb", _EMPTY_NOTEBOOK)
         except Unavailable as e:
             self._display_problem(str(e))
 
@@ -290,6 +290,8 @@ class _Tee:
 
 
 _ABSENT = object()
+
+_EMPTY_NOTEBOOK = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}
 
 _BOX = (
     "border-left: 4px solid #d9822b; background: #fff6e5; color: #3a2a00; "
