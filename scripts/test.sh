@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 venv=target/test-venv
 # One requirement per line. The stamp is named after the list, so changing it reinstalls.
 requirements=(
+  "pip>=23"                 # --python, to install the wheel into fresh virtualenvs
   "maturin>=1.7,<2"
   "pre-commit>=3,<5"
   "ipykernel>=6,<8"
