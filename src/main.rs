@@ -195,7 +195,7 @@ struct ScanArgs {
     /// Only scan .ipynb files.
     #[arg(long)]
     notebooks_only: bool,
-    /// Skip files larger than this many bytes.
+    /// Files larger than this many bytes are scanned in overlapping windows, not whole.
     #[arg(long)]
     max_file_size: Option<u64>,
     #[command(flatten)]

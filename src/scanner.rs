@@ -1,7 +1,9 @@
-//! The scanning engine for one item: classify the bytes (too large, LFS pointer, binary,
-//! not UTF-8), decode them (notebook or plain text), find which lines are new when there is an old
-//! version, run the catalogue over every segment, and turn matches into located, fingerprinted,
-//! possibly suppressed findings. Sources decide what to scan; reports decide how to show it.
+//! The scanning engine for one item: classify the bytes (LFS pointer, binary, which text
+//! encoding: `scanner/classify.rs`), decode them (notebook or plain text), find which lines are
+//! new when there is an old version, run the catalogue over every segment, and turn matches into
+//! located, fingerprinted, possibly suppressed findings. Content over the size limit goes through
+//! the same steps a window at a time (`scanner/window.rs`). Sources decide what to scan; reports
+//! decide how to show it.
 
 use globset::{GlobMatcher, GlobSet};
 use std::borrow::Cow;
@@ -18,6 +20,9 @@ use crate::rules::memo::Memo;
 use crate::rules::{Catalogue, CatalogueError, Match, RawRule, Rule};
 use crate::source::{Item, Provenance};
 use crate::suppress::{self, Allowlist, AllowlistError, Baseline};
+
+mod classify;
+mod window;
 
 /// Why a scanner could not be built from settings.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +56,6 @@ pub struct Scanner {
     notebooks_only: bool,
     memo: Option<Memo>,
 }
-
-const LFS_MAGIC: &[u8] = b"version https://git-lfs.github.com/spec/";
 
 impl Scanner {
     pub fn new(settings: &Settings, baseline: Option<Baseline>) -> Result<Self, ScannerError> {
@@ -109,6 +112,9 @@ impl Scanner {
 
     /// Scans borrowed content (the history audit reads blobs into reused buffers).
     pub fn scan(&self, item: &View) -> Outcome {
+        if item.new.len() as u64 > self.max_file_size {
+            return self.scan_large(item);
+        }
         let mut out = Outcome::default();
         let diag = |kind: DiagnosticKind, message: String| Diagnostic {
             path: item.path.to_string(),
@@ -128,18 +134,22 @@ impl Scanner {
             }
         };
         let old = item.old.map(|o| {
-            let t = String::from_utf8_lossy(o);
+            // An old version that was a pointer or binary has no text: everything is new.
+            let t = match classify::classify(o, o.len() as u64) {
+                classify::Kind::Text(enc) => classify::decode(o, enc).0,
+                _ => Cow::Borrowed(""),
+            };
             build_document(item.path, &t).unwrap_or_else(|(d, _)| d)
         });
         let fresh = old.as_ref().map(|o| diff::new_lines(o, &doc));
         if fresh.as_ref().is_some_and(NewLines::is_empty) {
             return out;
         }
-        let mut findings = self.scan_document(item, &text, &doc, fresh.as_ref());
+        let mut findings = self.scan_document(item, &text, &doc, fresh.as_ref(), None);
         if let (Some(old), false) = (&old, findings.is_empty()) {
             // A secret that the old version already had is not new, wherever it moved to.
             let before: HashSet<String> = self
-                .scan_document(item, "", old, None)
+                .scan_document(item, "", old, None, None)
                 .into_iter()
                 .map(|f| f.fingerprint)
                 .collect();
@@ -156,54 +166,47 @@ impl Scanner {
         diags: &mut Vec<Diagnostic>,
         diag: &dyn Fn(DiagnosticKind, String) -> Diagnostic,
     ) -> Option<Cow<'b, str>> {
-        if bytes.len() as u64 > self.max_file_size {
-            diags.push(diag(
-                DiagnosticKind::TooLarge,
-                format!(
-                    "{} bytes is over the {} byte limit (scan.max_file_size); not scanned",
-                    bytes.len(),
-                    self.max_file_size
-                ),
-            ));
-            return None;
-        }
-        if bytes.starts_with(LFS_MAGIC) && bytes.len() < 1024 {
-            diags.push(diag(
-                DiagnosticKind::LfsPointer,
-                "Git LFS pointer: the content is in LFS storage and was not scanned".into(),
-            ));
-            return None;
-        }
-        let head = &bytes[..bytes.len().min(8192)];
-        if memchr::memchr(0, head).is_some() {
-            diags.push(diag(
-                DiagnosticKind::Binary,
-                "binary file (NUL bytes); not scanned".into(),
-            ));
-            return None;
-        }
-        match std::str::from_utf8(bytes) {
-            Ok(s) => Some(Cow::Borrowed(s)),
-            Err(e) => {
+        let encoding = match classify::classify(bytes, bytes.len() as u64) {
+            classify::Kind::LfsPointer => {
                 diags.push(diag(
-                    DiagnosticKind::NotUtf8,
-                    format!(
-                        "not valid UTF-8 (first bad byte at offset {}); scanned with invalid bytes replaced",
-                        e.valid_up_to()
-                    ),
+                    DiagnosticKind::LfsPointer,
+                    "Git LFS pointer: the content is in LFS storage and was not scanned".into(),
                 ));
-                Some(String::from_utf8_lossy(bytes))
+                return None;
             }
+            classify::Kind::Binary(what) => {
+                diags.push(diag(
+                    DiagnosticKind::Binary,
+                    format!("binary file ({what}); not scanned"),
+                ));
+                return None;
+            }
+            classify::Kind::Text(enc) => enc,
+        };
+        let (text, bad) = classify::decode(bytes, encoding);
+        if let Some(at) = bad {
+            let message = match encoding {
+                classify::Encoding::Utf8 | classify::Encoding::Utf8Bom => format!(
+                    "not valid UTF-8 (first bad byte at offset {at}); scanned with invalid bytes replaced"
+                ),
+                _ => format!(
+                    "not valid UTF-16 (first bad unit at offset {at}); scanned with invalid units replaced"
+                ),
+            };
+            diags.push(diag(DiagnosticKind::NotUtf8, message));
         }
+        Some(text)
     }
 
     /// Every finding in a document; with `fresh`, only those touching a new line.
+    /// With `own` (a window of a large file), only matches that start in that raw range.
     fn scan_document(
         &self,
         item: &View,
         raw: &str,
         doc: &Document,
         fresh: Option<&NewLines>,
+        own: Option<&std::ops::Range<usize>>,
     ) -> Vec<Finding> {
         use rayon::prelude::*;
         // The raw file's line index is only needed to locate a finding; most files have none.
@@ -213,7 +216,7 @@ impl Scanner {
                 return Vec::new();
             }
             let raw_lines = || raw_lines.get_or_init(|| LineIndex::new(raw));
-            self.scan_segment(item, raw, raw_lines, doc, si, seg, fresh)
+            self.scan_segment(item, raw, raw_lines, doc, si, seg, fresh, own)
         };
         let size: usize = doc.segments.iter().map(|s| s.body.text.len()).sum();
         // A few large notebooks (a typical commit) would leave cores idle if only files were
@@ -236,6 +239,7 @@ impl Scanner {
         si: usize,
         seg: &Segment,
         fresh: Option<&NewLines>,
+        own: Option<&std::ops::Range<usize>>,
     ) -> Vec<Finding> {
         let mut matches = Vec::new();
         match &self.memo {
@@ -248,6 +252,9 @@ impl Scanner {
             return Vec::new();
         }
         dedupe(&self.catalogue.rules, &mut matches);
+        if let Some(own) = own {
+            matches.retain(|m| own.contains(&seg.body.raw_offset(m.start)));
+        }
         let ctx = SegmentMatches {
             segment: seg,
             lines: LineIndex::new(&seg.body.text),
@@ -466,12 +473,13 @@ pub fn is_notebook(path: &str) -> bool {
     path.to_ascii_lowercase().ends_with(".ipynb")
 }
 
-/// A notebook's segments, or the plain text with the reason it is not read as a notebook.
+/// A notebook's segments, or its text with JSON strings decoded and the reason it is not read as
+/// a notebook.
 fn build_document(path: &str, text: &str) -> Result<Document, (Document, String)> {
     if !is_notebook(path) {
         return Ok(Document::plain(text.to_owned()));
     }
-    notebook::parse(text).map_err(|e| (Document::plain(text.to_owned()), e.to_string()))
+    notebook::parse(text).map_err(|e| (Document::json_text(text), e.to_string()))
 }
 
 fn commit_id(p: &Provenance) -> Option<String> {

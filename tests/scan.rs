@@ -191,7 +191,7 @@ fn invalid_notebook_is_scanned_as_text_and_says_so() {
 }
 
 #[test]
-fn binary_lfs_large_and_non_utf8_files_are_reported_not_skipped_silently() {
+fn binary_lfs_and_non_utf8_files_are_reported_and_large_ones_scanned() {
     let dir = assert_fs::TempDir::new().unwrap();
     dir.child("img.bin")
         .write_binary(b"\x89PNG\0\0\0binary")
@@ -199,7 +199,8 @@ fn binary_lfs_large_and_non_utf8_files_are_reported_not_skipped_silently() {
     dir.child("model.ipynb")
         .write_str("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n")
         .unwrap();
-    dir.child("big.txt").write_str(&"a".repeat(5000)).unwrap();
+    let big = format!("{}{}\n", "a\n".repeat(2500), common_password());
+    dir.child("big.txt").write_str(&big).unwrap();
     let mut latin1 = seed_cell().into_bytes();
     latin1.extend_from_slice(b"# caf\xe9\n");
     dir.child("latin1.py").write_binary(&latin1).unwrap();
@@ -222,7 +223,6 @@ fn binary_lfs_large_and_non_utf8_files_are_reported_not_skipped_silently() {
     for expected in [
         ("img.bin", "binary"),
         ("model.ipynb", "lfs-pointer"),
-        ("big.txt", "too-large"),
         ("latin1.py", "not-utf8"),
     ] {
         assert!(
@@ -230,10 +230,33 @@ fn binary_lfs_large_and_non_utf8_files_are_reported_not_skipped_silently() {
             "{expected:?} not in {kinds:?}"
         );
     }
-    assert_eq!(
-        r["findings"][0]["path"], "latin1.py",
-        "non-UTF-8 text is still scanned"
+    assert!(
+        !kinds.iter().any(|(p, _)| p == "big.txt"),
+        "a file over the limit is scanned, not noted: {kinds:?}"
     );
+    let found: Vec<(String, u64)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        found.iter().any(|(p, _)| p == "latin1.py"),
+        "non-UTF-8 text is still scanned: {found:?}"
+    );
+    assert!(
+        found.contains(&("big.txt".into(), 2501)),
+        "a file over the limit is scanned in windows: {found:?}"
+    );
+}
+
+fn common_password() -> String {
+    ["pass", "word = \"", "Wind0wPass", "\""].concat()
 }
 
 #[test]

@@ -179,16 +179,18 @@ mod staged_changes {
     }
 
     #[test]
-    fn blob_over_the_limit_is_reported_not_read() {
+    fn blob_over_the_limit_is_left_unread_for_a_windowed_scan() {
         let repo = TestRepo::new();
         repo.write("big.txt", "x".repeat(100));
         repo.write("small.txt", "x");
         repo.git(&["add", "."]);
         let git = repo::open_path(repo.path()).expect("opens");
         let staged = staged::read_staged(&git, &staged::Limits { max_bytes: 10 }).expect("reads");
-        assert_eq!(paths(&staged.items), ["small.txt"]);
-        assert_eq!(staged.notices[0].path, "big.txt");
-        assert_eq!(staged.notices[0].kind, DiagnosticKind::TooLarge);
+        assert_eq!(paths(&staged.items), ["big.txt", "small.txt"]);
+        let big = item(&staged.items, "big.txt");
+        assert_eq!((big.new.len(), big.large), (0, Some(100)));
+        assert!(big.blob.is_some(), "the caller reads it by id");
+        assert!(staged.notices.is_empty(), "{:?}", staged.notices);
     }
 
     #[test]

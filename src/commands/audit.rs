@@ -46,7 +46,8 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         } else {
             PathFilter::all()
         },
-        max_blob_size: Some(scanner.max_file_size()),
+        // Blobs over the limit are read whole (gix inflates objects whole) and scanned in windows.
+        max_blob_size: None,
     };
     let inventory = Inventory::build(&repo, &options)?;
     let stats = inventory.stats();

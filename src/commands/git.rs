@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::commands::scan_items;
+use crate::commands::{scan_items_lazily, Load};
 use crate::config::InlinePolicy;
 use crate::finding::{Diagnostic, Finding, Suppression};
 use crate::report::Report;
@@ -38,13 +38,13 @@ fn limits(scanner: &Scanner) -> repo::Limits {
     }
 }
 
-fn gather(scanner: &Scanner, items: Vec<Item>, notices: Vec<Notice>) -> Report {
+fn gather(scanner: &Scanner, items: Vec<Item>, notices: Vec<Notice>, load: &mut Load) -> Report {
     // Path-based settings (exclusions, notebooks only) say nothing about commit or tag messages.
     let items: Vec<Item> = items
         .into_iter()
         .filter(|i| !i.origin.is_file() || scanner.wants(&i.path))
         .collect();
-    let mut report = scan_items(scanner, items);
+    let mut report = scan_items_lazily(scanner, items, load);
     report
         .diagnostics
         .extend(notices.into_iter().map(Diagnostic::from));
@@ -61,8 +61,8 @@ pub fn pre_commit(scanner: &Scanner, dir: &Path) -> Result<Report, GitError> {
         .into_iter()
         .filter(|i| scanner.wants(&i.path))
         .collect();
-    let mut report = crate::commands::scan_items_lazily(scanner, items, |hex| {
-        staged::read_old_blob(&repo, hex, &limits)
+    let mut report = scan_items_lazily(scanner, items, &mut |hex, max| {
+        repo::read_blob_hex(&repo, hex, max)
     });
     report
         .diagnostics
@@ -80,14 +80,24 @@ pub fn pre_push(
     let repo = repo::open(dir)?;
     let updates = commits::parse_ref_updates(stdin)?;
     let pushed = commits::read_pre_push(&repo, &updates, remote, &limits(scanner))?;
-    Ok(gather(scanner, pushed.items, pushed.notices))
+    Ok(gather(
+        scanner,
+        pushed.items,
+        pushed.notices,
+        &mut |hex, max| repo::read_blob_hex(&repo, hex, max),
+    ))
 }
 
 /// The commits of a revision range (`base..head`), for CI merge-request jobs.
 pub fn range(scanner: &Scanner, dir: &Path, spec: &str) -> Result<Report, GitError> {
     let repo = repo::open(dir)?;
     let pushed = commits::read_range(&repo, spec, &limits(scanner))?;
-    Ok(gather(scanner, pushed.items, pushed.notices))
+    Ok(gather(
+        scanner,
+        pushed.items,
+        pushed.notices,
+        &mut |hex, max| repo::read_blob_hex(&repo, hex, max),
+    ))
 }
 
 /// Every commit a push brings to a server repository, read inside git's quarantine.
@@ -100,7 +110,12 @@ pub fn pre_receive(scanner: &Scanner, dir: &Path, stdin: &str) -> Result<Report,
     let q = quarantine::open(dir)?;
     let updates = commits::parse_ref_updates(stdin)?;
     let pushed = commits::read_push(q.repo(), &updates, &limits(scanner))?;
-    Ok(gather(scanner, pushed.items, pushed.notices))
+    Ok(gather(
+        scanner,
+        pushed.items,
+        pushed.notices,
+        &mut |hex, max| repo::read_blob_hex(q.repo(), hex, max),
+    ))
 }
 
 /// Whether git's ref-update lines carry 64-digit (SHA-256) ids.

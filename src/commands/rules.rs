@@ -169,6 +169,7 @@ fn scan_text(scanner: &Scanner, path: &str, text: String) -> Vec<crate::finding:
         old: None,
         blob: None,
         old_blob: None,
+        large: None,
         provenance: Provenance::WorkTree,
         origin: Default::default(),
     };

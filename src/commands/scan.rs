@@ -45,15 +45,18 @@ pub fn run(scanner: &Scanner, paths: &[PathBuf]) -> Result<Report, ScanError> {
                 commit: None,
             };
             if f.size > max {
-                let msg = format!(
-                    "{} bytes is over the {max} byte limit (scan.max_file_size); not scanned",
-                    f.size
-                );
-                return (
-                    0,
-                    Default::default(),
-                    vec![diag(DiagnosticKind::TooLarge, msg)],
-                );
+                // Streamed in windows: memory stays bounded whatever the file's size.
+                return match std::fs::File::open(&f.path) {
+                    Ok(mut file) => {
+                        let o = scanner.scan_stream(&f.display, &mut file, &Provenance::WorkTree);
+                        (f.size, o.findings, o.diagnostics)
+                    }
+                    Err(e) => (
+                        0,
+                        Vec::new(),
+                        vec![diag(DiagnosticKind::Unreadable, e.to_string())],
+                    ),
+                };
             }
             match std::fs::read(&f.path) {
                 Ok(bytes) => {
@@ -64,6 +67,7 @@ pub fn run(scanner: &Scanner, paths: &[PathBuf]) -> Result<Report, ScanError> {
                         old: None,
                         blob: None,
                         old_blob: None,
+                        large: None,
                         provenance: Provenance::WorkTree,
                         origin: Default::default(),
                     };

@@ -4,8 +4,10 @@
 //!
 //! Binary payloads (images, audio, video, PDF, `data:` URIs) are left out on purpose: they are half
 //! the bytes of real notebooks and only ever produce chance matches. Anything that does not parse
-//! as a notebook is returned as plain text with a diagnostic, never dropped.
+//! as a notebook is returned as text with its JSON strings decoded (see [`Document::json_text`])
+//! and a diagnostic, never dropped. Terminal escape sequences are removed from every segment.
 
+mod terminal;
 mod text;
 
 pub use text::MappedText;
@@ -45,24 +47,50 @@ pub struct Document {
 }
 
 impl Document {
-    /// A plain-text file: one segment, mapped one to one.
+    /// A plain-text file: one segment, mapped one to one (terminal escapes removed).
     pub fn plain(text: String) -> Self {
+        let mut body = MappedText::verbatim(text, 0);
+        body.strip_terminal_escapes();
+        Document::single(body)
+    }
+
+    /// A `.ipynb` that does not parse (a truncated save, merge-conflict markers): the text as it
+    /// is, with every JSON string decoded in place, so that a source line reads as in the
+    /// notebook (`password = "…"`, not `password = \"…\"`).
+    pub fn json_text(text: &str) -> Self {
+        Document::json_text_from(text, false)
+    }
+
+    /// [`Document::json_text`] for a window cut out of a larger file, which may begin inside a
+    /// JSON string.
+    pub fn json_text_from(text: &str, in_string: bool) -> Self {
+        let mut body = MappedText::default();
+        body.push_json_text_from(text, 0, in_string);
+        body.strip_terminal_escapes();
+        blank_data_uris(&mut body.text);
+        Document::single(body)
+    }
+
+    fn single(body: MappedText) -> Self {
         Document {
             nbformat: None,
             segments: vec![Segment {
                 origin: Origin::default(),
-                body: MappedText::verbatim(text, 0),
+                body,
             }],
         }
     }
 }
 
-/// Why a `.ipynb` was scanned as plain text.
+/// Why a `.ipynb` was not read as a notebook.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParseError {
-    #[error("not valid JSON ({0}); scanned as plain text")]
+    #[error("not valid JSON ({0}); scanned as text with its JSON strings decoded")]
     Json(String),
-    #[error("valid JSON but not a notebook (no `cells` or `worksheets`); scanned as plain text")]
+    #[error(
+        "valid JSON but not a notebook (no `cells` or `worksheets`); scanned as text with its \
+         JSON strings decoded"
+    )]
     NotNotebook,
 }
 
@@ -115,6 +143,7 @@ pub fn parse(raw: &str) -> Result<Document, ParseError> {
         );
     }
     for seg in &mut b.segments {
+        seg.body.strip_terminal_escapes();
         blank_data_uris(&mut seg.body.text);
     }
     Ok(Document {
@@ -163,7 +192,6 @@ impl<'a> Builder<'a> {
                     ..base.clone()
                 },
                 src,
-                false,
             );
         }
         if let Some(outputs) = cell.get("outputs") {
@@ -203,17 +231,17 @@ impl<'a> Builder<'a> {
         match kind.as_str() {
             "stream" => {
                 if let Some(t) = out.get("text") {
-                    self.text_segment(origin("stream"), t, true);
+                    self.text_segment(origin("stream"), t);
                 }
             }
             "error" | "pyerr" => {
                 for key in ["ename", "evalue"] {
                     if let Some(v) = out.get(key) {
-                        self.text_segment(origin(key), v, true);
+                        self.text_segment(origin(key), v);
                     }
                 }
                 if let Some(tb) = out.get("traceback") {
-                    self.text_segment(origin("traceback"), tb, true);
+                    self.text_segment(origin("traceback"), tb);
                 }
             }
             _ => {
@@ -248,7 +276,7 @@ impl<'a> Builder<'a> {
         let s = v.get().trim_start();
         if s.starts_with('"') || s.starts_with('[') {
             let before = self.segments.len();
-            self.text_segment(origin.clone(), v, false);
+            self.text_segment(origin.clone(), v);
             if (mime.contains("html") || mime.contains("xml")) && self.segments.len() > before {
                 if let Some(seg) = self.segments.last_mut() {
                     seg.body.decode_html_entities();
@@ -292,11 +320,11 @@ impl<'a> Builder<'a> {
     }
 
     /// A string, or a list of strings (joined as they are: nbformat keeps the newlines inside).
-    fn text_segment(&mut self, origin: Origin, v: &'a RawValue, strip_ansi: bool) {
+    fn text_segment(&mut self, origin: Origin, v: &'a RawValue) {
         let mut body = MappedText::default();
         let s = v.get();
         if s.starts_with('"') {
-            body.push_json_string(s, self.offset(v), strip_ansi);
+            body.push_json_string(s, self.offset(v));
         } else if s.starts_with('[') {
             let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(s) else {
                 return;
@@ -307,7 +335,7 @@ impl<'a> Builder<'a> {
                     body.push_synthetic("\n", self.offset(item));
                 }
                 if item.get().starts_with('"') {
-                    body.push_json_string(item.get(), self.offset(item), strip_ansi);
+                    body.push_json_string(item.get(), self.offset(item));
                 }
             }
         } else {

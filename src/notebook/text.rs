@@ -48,9 +48,8 @@ impl MappedText {
     }
 
     /// Appends the decoded content of one JSON string token. `token` is the raw token including
-    /// its quotes and `raw_offset` is where it starts in the file. With `strip_ansi`, terminal
-    /// colour sequences (which tracebacks are full of) are dropped.
-    pub fn push_json_string(&mut self, token: &str, raw_offset: usize, strip_ansi: bool) {
+    /// its quotes and `raw_offset` is where it starts in the file.
+    pub fn push_json_string(&mut self, token: &str, raw_offset: usize) {
         let bytes = token.as_bytes();
         let (start, end) = if bytes.len() >= 2 && bytes[0] == b'"' && bytes[bytes.len() - 1] == b'"'
         {
@@ -58,63 +57,43 @@ impl MappedText {
         } else {
             (0, bytes.len())
         };
-        self.decode_string_body(&token[start..end], raw_offset + start, strip_ansi);
+        self.decode_string_body(&token[start..end], raw_offset + start);
     }
 
-    fn decode_string_body(&mut self, body: &str, raw_base: usize, strip_ansi: bool) {
+    fn decode_string_body(&mut self, body: &str, raw_base: usize) {
         self.sync(raw_base);
         let b = body.as_bytes();
-        let mut i = 0;
         let mut run_start = 0;
-        let mut in_ansi = false;
-        while i < b.len() {
-            if b[i] != b'\\' && !in_ansi {
-                i += 1;
-                continue;
-            }
-            if in_ansi && b[i] != b'\\' {
-                // Inside a CSI sequence: parameters until a final byte in 0x40..=0x7e.
-                let c = b[i];
-                i += 1;
-                if (0x40..=0x7e).contains(&c) && c != b'[' {
-                    in_ansi = false;
-                    run_start = i;
-                    self.sync(raw_base + i);
-                }
-                continue;
-            }
-            if !in_ansi {
-                self.text.push_str(&body[run_start..i]);
-            }
-            let esc_start = i;
+        let mut from = 0;
+        while let Some(p) = memchr::memchr(b'\\', &b[from..]) {
+            let i = from + p;
+            self.text.push_str(&body[run_start..i]);
             let (ch, len) = decode_escape(b, i);
-            i += len;
             match ch {
-                Some('\u{1b}') if strip_ansi => {
-                    in_ansi = i < b.len() && b[i] == b'[';
-                    if in_ansi {
-                        i += 1;
-                    }
-                }
-                Some(c) if !in_ansi => self.text.push(c),
-                Some(_) => {}
-                None => self.text.push_str(&body[esc_start..i]),
+                Some(c) => self.text.push(c),
+                None => self.text.push_str(&body[i..i + len]),
             }
-            run_start = i;
-            if !in_ansi {
-                self.sync(raw_base + i);
-            }
+            from = i + len;
+            run_start = from;
+            self.sync(raw_base + from);
         }
-        if !in_ansi {
-            self.text.push_str(&body[run_start..]);
-        }
+        self.text.push_str(&body[run_start..]);
     }
 
     /// Appends raw JSON text (an object or array) with every string in it decoded in place and
     /// everything else kept as written.
     pub fn push_json_text(&mut self, raw: &str, raw_offset: usize) {
+        self.push_json_text_from(raw, raw_offset, false);
+    }
+
+    /// Like [`Self::push_json_text`] for a piece of JSON cut out of a larger text, which may begin
+    /// inside a string (`in_string`; never right after its backslash).
+    pub fn push_json_text_from(&mut self, raw: &str, raw_offset: usize, in_string: bool) {
         let b = raw.as_bytes();
         let mut i = 0;
+        if in_string {
+            i = self.string_token(raw, raw_offset, 0);
+        }
         while i < b.len() {
             let next = memchr::memchr(b'"', &b[i..]).map_or(b.len(), |p| i + p);
             self.sync(raw_offset + i);
@@ -122,19 +101,22 @@ impl MappedText {
             if next >= b.len() {
                 break;
             }
-            let end = string_end(b, next);
             self.text.push('"');
-            self.decode_string_body(
-                &raw[next + 1..end.saturating_sub(1).max(next + 1)],
-                raw_offset + next + 1,
-                false,
-            );
-            if end > next + 1 {
-                self.sync(raw_offset + end - 1);
-                self.text.push('"');
-            }
-            i = end;
+            i = self.string_token(raw, raw_offset, next + 1);
         }
+    }
+
+    /// Decodes the string whose body starts at `raw[body]`, and its closing quote when it has
+    /// one; returns where it ends.
+    fn string_token(&mut self, raw: &str, raw_offset: usize, body: usize) -> usize {
+        let (end, closed) = string_end(raw.as_bytes(), body);
+        let body_end = if closed { end - 1 } else { end.min(raw.len()) };
+        self.decode_string_body(&raw[body..body_end], raw_offset + body);
+        if closed {
+            self.sync(raw_offset + end - 1);
+            self.text.push('"');
+        }
+        end
     }
 
     /// Replaces HTML character references (`&amp;`, `&quot;`, `&#39;`, ...) by the characters they
@@ -143,23 +125,45 @@ impl MappedText {
         if !self.text.contains('&') {
             return;
         }
-        let old = std::mem::take(self);
-        let b = old.text.as_bytes();
-        let mut run = 0;
+        let mut spans = Vec::new();
+        let b = self.text.as_bytes();
         let mut i = 0;
         while let Some(p) = memchr::memchr(b'&', &b[i..]) {
             let at = i + p;
-            let Some((ch, len)) = html_entity(&old.text[at..]) else {
-                i = at + 1;
-                continue;
-            };
-            self.sync(old.raw_offset(run));
-            self.push_mapped_run(&old, run, at);
-            self.sync(old.raw_offset(at));
-            self.text.push(ch);
-            run = at + len;
-            i = run;
-            self.sync(old.raw_offset(run));
+            match html_entity(&self.text[at..]) {
+                Some((ch, len)) => {
+                    spans.push((at, at + len, Some(ch)));
+                    i = at + len;
+                }
+                None => i = at + 1,
+            }
+        }
+        self.replace_spans(&spans);
+    }
+
+    /// Removes terminal escape sequences (colours, cursor moves, titles) so that what a terminal
+    /// would show is what gets matched; the map still points every kept byte at its raw place.
+    /// Used for every text, plain files and notebook strings alike.
+    pub fn strip_terminal_escapes(&mut self) {
+        let spans = super::terminal::escape_spans(&self.text);
+        self.replace_spans(&spans);
+    }
+
+    /// Rebuilds the text with each `(start, end, replacement)` span (sorted, disjoint, in decoded
+    /// offsets) replaced by nothing or by one character; a replacement maps to the raw offset of its span's start.
+    fn replace_spans(&mut self, spans: &[(usize, usize, Option<char>)]) {
+        if spans.is_empty() {
+            return;
+        }
+        let old = std::mem::take(self);
+        let mut run = 0;
+        for &(start, end, ch) in spans {
+            self.push_mapped_run(&old, run, start);
+            if let Some(ch) = ch {
+                self.sync(old.raw_offset(start));
+                self.text.push(ch);
+            }
+            run = end;
         }
         self.push_mapped_run(&old, run, old.text.len());
     }
@@ -209,17 +213,18 @@ fn html_entity(s: &str) -> Option<(char, usize)> {
         .map(|(n, c)| (*c, n.len()))
 }
 
-/// Index one past the closing quote of the string starting at `start`.
-fn string_end(b: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
+/// Where the string whose body starts at `body` ends: one past its closing quote, or the end of
+/// the text (`false`) when it is not closed.
+fn string_end(b: &[u8], body: usize) -> (usize, bool) {
+    let mut i = body;
     while i < b.len() {
         match b[i] {
             b'\\' => i += 2,
-            b'"' => return i + 1,
+            b'"' => return (i + 1, true),
             _ => i += 1,
         }
     }
-    b.len()
+    (b.len(), false)
 }
 
 /// Decodes the escape at `b[i]` (a backslash). Returns the character (None when malformed) and
@@ -238,6 +243,8 @@ fn decode_escape(b: &[u8], i: usize) -> (Option<char>, usize) {
         b'r' => Some('\r'),
         b't' => Some('\t'),
         b'u' => None,
+        // Keeps the cut on a character boundary: the character is copied as it is.
+        c if c >= 0x80 => return (None, 1),
         _ => return (None, 2),
     };
     if let Some(ch) = simple {
@@ -272,7 +279,7 @@ mod tests {
     fn escapes_are_decoded_and_offsets_stay_exact() {
         let raw = r#""a\"b\u0041KIA""#;
         let mut m = MappedText::default();
-        m.push_json_string(raw, 10, false);
+        m.push_json_string(raw, 10);
         assert_eq!(m.text, "a\"bAKIA");
         // 'A' of AKIA is decoded offset 3; raw: quote at 10, a=11, \"=12..13, b=14, \u0041=15..20
         assert_eq!(m.raw_offset(3), 15);
@@ -284,7 +291,8 @@ mod tests {
     fn ansi_sequences_are_removed() {
         let raw = r#""\u001b[0;31mKeyError\u001b[0m: 'x'""#;
         let mut m = MappedText::default();
-        m.push_json_string(raw, 0, true);
+        m.push_json_string(raw, 0);
+        m.strip_terminal_escapes();
         assert_eq!(m.text, "KeyError: 'x'");
         assert_eq!(&raw[m.raw_offset(0)..m.raw_offset(0) + 8], "KeyError");
         let colon = m.text.find(':').unwrap();
@@ -295,7 +303,7 @@ mod tests {
     fn html_entities_are_decoded_with_exact_offsets() {
         let raw = r#""a&amp;sig=\u0041B&quot;""#;
         let mut m = MappedText::default();
-        m.push_json_string(raw, 0, false);
+        m.push_json_string(raw, 0);
         m.decode_html_entities();
         assert_eq!(m.text, "a&sig=AB\"");
         let s = m.text.find("sig").unwrap();
@@ -307,7 +315,7 @@ mod tests {
     #[test]
     fn surrogate_pairs_decode_to_one_char() {
         let mut m = MappedText::default();
-        m.push_json_string(r#""\ud83d\ude00x""#, 0, false);
+        m.push_json_string(r#""\ud83d\ude00x""#, 0);
         assert_eq!(m.text, "😀x");
         assert_eq!(m.raw_offset("😀".len()), 13);
     }

@@ -29,6 +29,12 @@ pub struct Item {
     pub old_blob: Option<String>,
     /// The blob id of `new` when it came from git (hex), so that callers can cache by content.
     pub blob: Option<String>,
+    /// The blob (`blob`) is over the size limit and was left unread, `new` is empty: its size.
+    /// The caller reads it when its turn comes, scans it in windows and drops it, so that only
+    /// one such blob is in memory at a time. gix inflates an object whole (a packed object's
+    /// delta chain needs its bases whole), so this is as far as memory can be bounded for git
+    /// content; files on disk are streamed.
+    pub large: Option<u64>,
     pub provenance: Provenance,
     /// File content, or git metadata (a commit or tag message, added file names) shown as text.
     pub origin: crate::finding::Origin,

@@ -160,6 +160,16 @@ pub(crate) fn read_blob(
     })
 }
 
+/// Reads the blob with hex id `hex` if it has at most `max_bytes` bytes; `None` when it is
+/// larger, missing or unreadable (callers then treat what depends on it as new or unscanned).
+pub fn read_blob_hex(repo: &gix::Repository, hex: &str, max_bytes: u64) -> Option<Vec<u8>> {
+    let id = gix::ObjectId::from_hex(hex.as_bytes()).ok()?;
+    match read_blob(repo, &id, &Limits { max_bytes }) {
+        Ok(Blob::Data(bytes)) => Some(bytes),
+        _ => None,
+    }
+}
+
 /// A repository path as the scanning stages see it (lossy for the rare path that is not UTF-8).
 pub(crate) fn display_path(path: &gix::bstr::BStr) -> String {
     String::from_utf8_lossy(path).into_owned()

@@ -6,8 +6,8 @@
 //! [`super::repo::open`] (`git commit -a` and `git commit <paths>` use temporary indexes).
 //! Entries that are not file content are reported, not scanned: submodules (a commit id of
 //! another repository, never looked up), symlinks (the blob is the link target, whatever the
-//! name says), and blobs over the size limit. Intent-to-add entries and deletions have nothing
-//! to scan. For an unmerged path (normally refused by `git commit` before hooks run, but seen when
+//! name says). Blobs over the size limit become items left unread ([`Item::large`]), for the
+//! caller to scan in windows. Intent-to-add entries and deletions have nothing to scan. For an unmerged path (normally refused by `git commit` before hooks run, but seen when
 //! nbguard runs by hand during a merge) both sides of the conflict that differ from `HEAD` are
 //! scanned. Sparse-index directory entries are compared with `HEAD`'s subtree and expanded only
 //! when they differ. A rename arrives as a deletion and an addition; the addition gets the
@@ -409,11 +409,13 @@ fn read_entry(
             .push(notice(&new.path, DiagnosticKind::Skipped, skip));
         return Ok(());
     }
-    let Some(bytes) = read_new(repo, limits, new, out)? else {
+    let Some((bytes, large)) = read_new(repo, limits, new, out)? else {
         return Ok(());
     };
     let old_entry = old.filter(|o| o.is_file());
     let (old, old_blob) = match (old_entry, mode) {
+        // A large blob's old version is read by whoever reads the blob.
+        (Some(o), _) if large.is_some() => (None, Some(o.id.to_string())),
         (Some(o), OldVersions::Read) => (read_old(repo, limits, o, &new.path, out)?, None),
         (Some(o), OldVersions::Defer) => (None, Some(o.id.to_string())),
         (None, _) => (None, None),
@@ -424,6 +426,7 @@ fn read_entry(
         old,
         old_blob,
         blob: Some(new.id.to_string()),
+        large,
         provenance: Provenance::Staged,
         origin: Default::default(),
     });
@@ -448,21 +451,20 @@ fn skip_reason(entry: &Entry) -> Option<String> {
     }
 }
 
+/// Staged bytes, and the blob's size instead when it is over the limit (the bytes are then empty).
+type NewContent = (Vec<u8>, Option<u64>);
+
+/// The staged content, or (empty, its size) when it is over the limit and left for the caller
+/// to read and scan in windows.
 fn read_new(
     repo: &gix::Repository,
     limits: &Limits,
     entry: &Entry,
     out: &mut Staged,
-) -> Result<Option<Vec<u8>>, Error> {
+) -> Result<Option<NewContent>, Error> {
     let (kind, message) = match read(repo, limits, entry, &entry.path)? {
-        Blob::Data(bytes) => return Ok(Some(bytes)),
-        Blob::TooLarge(size) => (
-            DiagnosticKind::TooLarge,
-            format!(
-                "{size} bytes, over the limit of {} bytes; not scanned",
-                limits.max_bytes
-            ),
-        ),
+        Blob::Data(bytes) => return Ok(Some((bytes, None))),
+        Blob::TooLarge(size) => return Ok(Some((Vec::new(), Some(size)))),
         Blob::Missing => (
             DiagnosticKind::MissingObject,
             format!(

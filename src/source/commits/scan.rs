@@ -296,6 +296,18 @@ impl<'r> Scan<'r> {
         let Some(new) = self.read_new(&path, id, &from) else {
             return;
         };
+        if let New::Large(size) = new {
+            self.out.items.push(Item {
+                path,
+                blob: Some(id.to_string()),
+                old_blob: old.map(|o| o.to_string()),
+                large: Some(size),
+                provenance: from,
+                ..Item::default()
+            });
+            return;
+        }
+        let New::Data(new) = new else { return };
         let old = old.and_then(|o| match read_blob(self.repo, &o, &self.limits) {
             Ok(Blob::Data(bytes)) => Some(bytes),
             // Without the old version everything counts as new, which is the safe side.
@@ -307,25 +319,20 @@ impl<'r> Scan<'r> {
             old,
             blob: Some(id.to_string()),
             old_blob: None,
+            large: None,
             provenance: from,
             origin: Default::default(),
         });
     }
 
-    fn read_new(&mut self, path: &str, id: ObjectId, from: &Provenance) -> Option<Vec<u8>> {
+    fn read_new(&mut self, path: &str, id: ObjectId, from: &Provenance) -> Option<New> {
         let at = match from {
             Provenance::Commit(c) if !c.author.is_empty() => format!(" in commit {}", c.short_id()),
             _ => String::new(),
         };
         let (kind, message) = match read_blob(self.repo, &id, &self.limits) {
-            Ok(Blob::Data(bytes)) => return Some(bytes),
-            Ok(Blob::TooLarge(size)) => (
-                DiagnosticKind::TooLarge,
-                format!(
-                    "blob {id}{at} has {size} bytes, over the limit of {} bytes; not scanned",
-                    self.limits.max_bytes
-                ),
-            ),
+            Ok(Blob::Data(bytes)) => return Some(New::Data(bytes)),
+            Ok(Blob::TooLarge(size)) => return Some(New::Large(size)),
             Ok(Blob::Missing) => (
                 DiagnosticKind::MissingObject,
                 format!("blob {id}{at} is missing; not scanned"),
@@ -453,4 +460,10 @@ fn notice(path: &str, kind: DiagnosticKind, message: String) -> Notice {
         kind,
         message,
     }
+}
+
+/// A new blob: read, or over the limit and left for the caller to read and scan in windows.
+enum New {
+    Data(Vec<u8>),
+    Large(u64),
 }
