@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use nbguard::source::history::{Inventory, Options, PathFilter, Repo};
+use nbguard::source::history::{Inventory, Options, PathFilter, RefSets, Repo};
 
 fn main() -> Result<()> {
     let mut repo_path = None;
@@ -111,13 +111,15 @@ fn main() -> Result<()> {
             .map(|b| b.id)
             .collect();
         let started = Instant::now();
-        let found = inventory.attribute(&repo, &wanted)?;
+        let mut sets = RefSets::default();
+        let found = inventory.attribute(&repo, &wanted, &mut sets)?.blobs;
         let paths: usize = found.iter().map(|a| a.paths.len()).sum();
         if show {
             for a in &found {
                 for p in &a.paths {
                     let by = p.introduced_by.as_ref().map_or("-", |c| c.id.as_str());
-                    println!("{}\t{}\t{by}\t{}", a.blob, p.path, a.present_at.join(","));
+                    let refs = inventory.refs().names(&a.present_at).join(",");
+                    println!("{}\t{}\t{by}\t{refs}", a.blob, p.path);
                 }
             }
         }

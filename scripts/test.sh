@@ -15,6 +15,7 @@ requirements=(
   "ipykernel>=6,<8"
   "nbclient>=0.7,<1"
   "nbformat>=5,<6"
+  "selenium>=4.10,<5"
 )
 stamp="$venv/.installed-$(printf '%s\n' "${requirements[@]}" | cksum | cut -d' ' -f1)"
 if [ ! -e "$stamp" ]; then
@@ -23,6 +24,8 @@ if [ ! -e "$stamp" ]; then
   touch "$stamp"
 fi
 export NBGUARD_TEST_VENV="$PWD/$venv"
+# Selenium drives Debian's chromium (installed by .ci/run) for the audit page's browser test.
+export NBGUARD_TEST_PYTHON="$PWD/$venv/bin/python"
 
 cargo test --release --all-targets "$@"
 # The repository passes its own scan.

@@ -50,6 +50,11 @@ enum Command {
     PreReceive(HookArgs),
     /// Scan every commit of every ref for secrets leaked in the past.
     Audit(AuditArgs),
+    /// Work with reports already written, e.g. merge per-repository audits into one.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// Install, remove or inspect nbguard's git hooks.
     Hook {
         #[command(subcommand)]
@@ -182,6 +187,10 @@ struct AuditArgs {
     /// Never show a progress line.
     #[arg(long)]
     no_progress: bool,
+    /// List every ref that holds a finding (reports otherwise name the default branch,
+    /// branches and tags up to a cap and count the rest by namespace).
+    #[arg(long)]
+    all_refs_in_report: bool,
     #[command(flatten)]
     common: Common,
     #[command(flatten)]
@@ -226,6 +235,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Hook { action } => hook(action),
         Command::Audit(a) => audit(a),
         Command::Serve { common, fail_on } => serve(&common, fail_on),
+        Command::Report { action } => report_command(action),
     }
 }
 
@@ -464,6 +474,7 @@ fn audit(a: AuditArgs) -> Result<u8> {
     let opts = report::Options {
         reveal: a.out.reveal,
         show_suppressed: a.out.show_suppressed,
+        all_refs: a.all_refs_in_report,
         ..Default::default()
     };
     let mut buf = Vec::new();
@@ -483,6 +494,41 @@ fn audit(a: AuditArgs) -> Result<u8> {
     }
     emit(&buf, a.out.output.as_deref(), false)?;
     Ok(if report.blocked { 1 } else { 0 })
+}
+
+#[derive(Subcommand)]
+enum ReportAction {
+    /// Merge per-repository `audit --format json` reports into one: a secret found in several
+    /// repositories is listed once, with all of them.
+    Merge {
+        /// Audit JSON reports, one per repository.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// html, json or sarif.
+        #[arg(long, short = 'f', default_value = "html")]
+        format: String,
+        /// Write the merged report to this file instead of standard output.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+}
+
+fn report_command(action: ReportAction) -> Result<u8> {
+    let ReportAction::Merge {
+        files,
+        format,
+        output,
+    } = action;
+    let merged = nbguard::report::audit::merge::merge(&files)?;
+    let mut buf = Vec::new();
+    match format.as_str() {
+        "html" => merged.write_html(&mut buf)?,
+        "json" => merged.write_json(&mut buf)?,
+        "sarif" => merged.write_sarif(&mut buf)?,
+        other => bail!("unknown format `{other}` (html, json, sarif)"),
+    }
+    emit(&buf, output.as_deref(), false)?;
+    Ok(0)
 }
 
 /// Writes a rendered report to a file or a standard stream; a closed pipe is not an error.

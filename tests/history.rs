@@ -5,7 +5,8 @@ use std::process::Command;
 
 use nbguard::finding::DiagnosticKind;
 use nbguard::source::history::{
-    Attribution, BlobEntry, BlobId, Inventory, Options, PathFilter, RefSelection, Repo,
+    Attribution, BlobEntry, BlobId, Inventory, Options, PathFilter, PathOrigin, RefSelection,
+    RefSets, Repo,
 };
 
 /// Seconds since the epoch of the first commit; each commit is a minute later.
@@ -151,15 +152,39 @@ fn paths(entry: &BlobEntry) -> Vec<&str> {
     p
 }
 
-fn attribute_one(repo: &TestRepo, inventory: &Inventory, id: &BlobId) -> Attribution {
-    let mut all = inventory
-        .attribute(&repo.open(), std::slice::from_ref(id))
+/// An attribution with its ref set turned back into names, sorted.
+struct Named {
+    paths: Vec<PathOrigin>,
+    present_at: Vec<String>,
+}
+
+fn attribute_many(repo: &TestRepo, inventory: &Inventory, ids: &[BlobId]) -> Vec<Named> {
+    let mut sets = RefSets::default();
+    let found = inventory
+        .attribute(&repo.open(), ids, &mut sets)
         .expect("attribution works");
+    found
+        .blobs
+        .into_iter()
+        .map(|a: Attribution| Named {
+            present_at: inventory
+                .refs()
+                .names(&a.present_at)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            paths: a.paths,
+        })
+        .collect()
+}
+
+fn attribute_one(repo: &TestRepo, inventory: &Inventory, id: &BlobId) -> Named {
+    let mut all = attribute_many(repo, inventory, std::slice::from_ref(id));
     assert_eq!(all.len(), 1);
     all.remove(0)
 }
 
-fn introducer(attribution: &Attribution, path: &str) -> Option<String> {
+fn introducer(attribution: &Named, path: &str) -> Option<String> {
     attribution
         .paths
         .iter()
@@ -342,9 +367,7 @@ fn blob_only_behind_tags_is_found_through_lightweight_and_annotated_tags() {
     let inventory = r.inventory(&Options::default());
     let annotated = r.blob_id(&notebook(&["annotated only"]));
     let lightweight = r.blob_id(&notebook(&["lightweight only"]));
-    let found = inventory
-        .attribute(&r.open(), &[annotated, lightweight])
-        .expect("attribution works");
+    let found = attribute_many(&r, &inventory, &[annotated, lightweight]);
     assert_eq!(introducer(&found[0], "a.ipynb"), Some(annotated_commit));
     assert_eq!(found[0].present_at, ["refs/tags/v-annotated"]);
     assert_eq!(introducer(&found[1], "l.ipynb"), Some(lightweight_commit));
@@ -576,9 +599,7 @@ fn refs_to_trees_and_blobs_are_inventoried() {
         paths(entry(&inventory, &in_tree)),
         ["dir/t.ipynb", "t.ipynb"]
     );
-    let found = inventory
-        .attribute(&r.open(), &[hidden, in_tree])
-        .expect("attribution works");
+    let found = attribute_many(&r, &inventory, &[hidden, in_tree]);
     assert_eq!(found[0].present_at, ["refs/tags/blob-tag"]);
     assert_eq!(found[0].paths[0].introduced_by, None);
     assert_eq!(found[1].present_at, ["refs/tags/tree-tag"]);

@@ -2,14 +2,16 @@
 //!
 //! ```text
 //! cargo run --release --example gen_history -- --out /tmp/h20k --commits 20000 \
-//!     [--branches 4] [--tags 20] [--seed 1] [--corpus ../shared/corpus/notebooks]
+//!     [--branches 4] [--tags 20] [--pull-refs 0] [--seed 1] [--corpus ../shared/corpus/notebooks]
 //! ```
 //!
 //! Real notebooks from the corpus (only read, never modified) are added, edited (a line
 //! inserted into a cell), re-executed (new execution counts), moved, deleted, on a main line
 //! and on side branches that fork, merge back with `--no-ff` style merge commits, and sometimes
 //! stay unmerged. Annotated and lightweight tags mark main-line commits. A few plain files
-//! (README, scripts) keep it from being notebooks only.
+//! (README, scripts) keep it from being notebooks only. `--pull-refs N` adds `refs/pull/<n>/head`
+//! refs as a GitHub mirror has them: each names a commit of the history (side-branch work
+//! first, then main-line commits), so thousands of refs come with no new content.
 //!
 //! Blobs go straight into a pack written here (`pack.rs`), each edit stored as a delta against the
 //! file's previous version, as `git gc` would store it. Trees and commits are then written by
@@ -46,6 +48,9 @@ struct Args {
     /// Annotated tags (as many lightweight ones again are added, rounded down).
     #[arg(long, default_value_t = 20)]
     tags: usize,
+    /// `refs/pull/<n>/head` refs pointing at commits of the history (no new content).
+    #[arg(long, default_value_t = 0)]
+    pull_refs: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Directory of real notebooks to draw from (read only).
@@ -463,7 +468,8 @@ fn main() -> Result<()> {
         blob_bytes: 0,
         blobs: 0,
     };
-    let (kept, tags) = generate(&mut g, &args)?;
+    let (mut kept, tags) = generate(&mut g, &args)?;
+    kept.extend(pull_refs(&g.commits, args.pull_refs));
     let Generator {
         pack,
         commits,
@@ -508,7 +514,7 @@ fn main() -> Result<()> {
     }
     let pack_size = std::fs::metadata(&pack_path)?.len();
     println!(
-        "{}: {} commits, {} blobs ({:.1} MB, packed {:.1} MB in {:.1} s), {} branches, {} tags, in {:.1} s",
+        "{}: {} commits, {} blobs ({:.1} MB, packed {:.1} MB in {:.1} s), {} branch and pull refs, {} tags, in {:.1} s",
         args.out.display(),
         commits.len(),
         blobs,
@@ -523,6 +529,32 @@ fn main() -> Result<()> {
 }
 
 const SCRATCH: &str = "refs/heads/gen-scratch";
+
+/// `n` pull-request refs over the planned commits: side-branch commits first (what pull
+/// requests mostly are), then main-line ones, cycling when there are more refs than commits.
+fn pull_refs(commits: &[PlannedCommit], n: usize) -> Vec<(String, u64)> {
+    let mut marks: Vec<u64> = commits
+        .iter()
+        .filter(|c| c.reference == SCRATCH)
+        .map(|c| c.mark)
+        .collect();
+    marks.extend(
+        commits
+            .iter()
+            .filter(|c| c.reference != SCRATCH)
+            .map(|c| c.mark),
+    );
+    if marks.is_empty() {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|i| {
+            // Spread over history rather than the first n commits.
+            let at = (i * 7919) % marks.len();
+            (format!("refs/pull/{}/head", i + 1), marks[at])
+        })
+        .collect()
+}
 
 /// Branches to keep (name, commit mark) and tags to make (commit mark, annotated?).
 type Refs = (Vec<(String, u64)>, Vec<(u64, bool)>);

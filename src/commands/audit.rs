@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::finding::{Diagnostic, Finding};
-use crate::report::audit::AuditReport;
+use crate::report::audit::{AuditReport, Occurrence, WorkStats};
 use crate::scanner::{Scanner, View};
-use crate::source::history::{self, BlobId, Inventory, Options, PathFilter, RefSelection};
+use crate::source::history::{self, BlobId, Inventory, Options, PathFilter, RefSelection, RefSets};
 use crate::source::{repo, Provenance};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,8 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         blobs: stats.blobs,
         bytes: stats.blob_bytes,
         refs: inventory.tips().len(),
+        ref_table: inventory.refs().clone(),
+        repository: repository_name(&layout),
         ..Default::default()
     };
     report
@@ -66,35 +68,65 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
     let (findings, diagnostics) = scan_blobs(scanner, &repo, &inventory, req.progress);
     report.diagnostics.extend(diagnostics);
 
-    // 3. Attribute only the blobs that have findings, in one pass over history.
+    // 3. Attribute only the blobs that have findings, in one pass over history; the refs that
+    //    hold each blob come back as a shared set.
     let with_findings: Vec<BlobId> = findings.keys().copied().collect();
-    let attributions = inventory.attribute(&repo, &with_findings)?;
+    let mut sets = RefSets::default();
+    let attributed = inventory.attribute(&repo, &with_findings, &mut sets)?;
 
     // 4. One occurrence per (finding, path the blob appeared at), grouped by secret.
     let mut occurrences = Vec::new();
-    let mut present: HashMap<String, Vec<String>> = HashMap::new();
-    for a in attributions {
+    for a in &attributed.blobs {
         let Some(found) = findings.get(&a.blob) else {
             continue;
         };
         for f in found {
-            let refs = present.entry(f.fingerprint.clone()).or_default();
-            refs.extend(a.present_at.iter().cloned());
             for origin in &a.paths {
-                let mut occ = f.clone();
-                occ.path = origin.path.clone();
-                occ.commit = origin.introduced_by.clone();
-                occurrences.push(occ);
+                let mut finding = f.clone();
+                finding.path = origin.path.clone();
+                finding.commit = origin.introduced_by.clone();
+                occurrences.push(Occurrence {
+                    finding,
+                    rank: origin.rank,
+                    refs: a.present_at.clone(),
+                });
             }
         }
     }
-    report.groups = AuditReport::group(occurrences, |f| {
-        present.get(&f.fingerprint).cloned().unwrap_or_default()
-    });
+    report.groups = AuditReport::group(occurrences, &mut sets);
+    report.stats = WorkStats {
+        tips: inventory.tips().len(),
+        commits: stats.commits,
+        trees_read: stats.trees_read,
+        blobs_read: stats.blobs,
+        blobs_with_findings: with_findings.len(),
+        attribution_trees_read: attributed.trees_read,
+        tip_trees: attributed.tip_trees,
+        ref_sets: sets.count(),
+    };
     report
         .diagnostics
         .sort_by(|a, b| (&a.path, a.kind.as_str()).cmp(&(&b.path, b.kind.as_str())));
     Ok(report)
+}
+
+/// The repository's directory name, without `.git`: how merged reports tell repositories apart.
+fn repository_name(layout: &repo::Layout) -> String {
+    let dir = layout.work_tree.as_deref().unwrap_or(&layout.git_dir);
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.strip_suffix(".git") {
+        Some(stem) if !stem.is_empty() => stem.to_owned(),
+        _ if name == ".git" => dir
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        _ => name,
+    }
 }
 
 type Found = HashMap<BlobId, Vec<Finding>>;

@@ -89,6 +89,8 @@ pub struct Options {
     pub advice: Vec<String>,
     /// Prefix for every line (`remote: ` is added by git itself; this is for our own framing).
     pub heading: Option<String>,
+    /// Audit reports: list every ref that holds a finding, not a summary.
+    pub all_refs: bool,
 }
 
 /// Removes control characters from anything taken from scanned content before it reaches a

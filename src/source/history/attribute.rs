@@ -6,6 +6,9 @@
 //! (tree, directory) pair seen before answers from a memo, so an unchanged subtree costs a hash
 //! lookup. A commit introduces (blob, path) when its tree has the blob there and none of its
 //! parents' trees does.
+//!
+//! Which tips still hold a blob is computed once per distinct tip tree (thousands of pull-request
+//! refs share a few thousand trees at most) and kept as an interned [`RefSet`], never as names.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -16,7 +19,9 @@ use gix::objs::Find;
 
 use crate::source::CommitInfo;
 
-use super::{read_commit_info, BlobId, CommitNode, Error, Inventory, Repo, TipKind};
+use super::{
+    read_commit_info, BlobId, CommitNode, Error, Inventory, RefSet, RefSets, Repo, TipKind,
+};
 
 /// Where one blob came from and where it still is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,9 +29,9 @@ pub struct Attribution {
     pub blob: BlobId,
     /// One entry per path the blob was seen at, in the inventory's order.
     pub paths: Vec<PathOrigin>,
-    /// Full names of the tips (`refs/heads/main`, `refs/tags/v1`, `HEAD` when detached) whose
-    /// tree still contains the blob at any path. Empty when it was removed everywhere.
-    pub present_at: Vec<String>,
+    /// The tips (indices into [`Inventory::refs`]) whose tree still contains the blob at any
+    /// path. Empty when it was removed everywhere.
+    pub present_at: RefSet,
 }
 
 /// The commit that brought a blob to a path.
@@ -37,6 +42,24 @@ pub struct PathOrigin {
     /// has the blob at this path while none of its parents does. `None` when no walked commit
     /// does: the path came from a ref that points straight at a tree or blob.
     pub introduced_by: Option<CommitInfo>,
+    /// `introduced_by`'s position in that parents-first order. Of two introducing commits, the
+    /// one with the lower rank is never a descendant of the other, whatever their clocks say.
+    pub rank: Option<u32>,
+}
+
+/// The attributions, and how much history had to be read for them.
+#[derive(Debug, Clone, Default)]
+pub struct Attributed {
+    pub blobs: Vec<Attribution>,
+    /// Tree objects read, both to find introducers and to find the tips that hold each blob.
+    pub trees_read: usize,
+    /// Distinct tip trees examined for presence (tips sharing a tree count once).
+    pub tip_trees: usize,
+}
+
+thread_local! {
+    /// Attribution runs on one thread; its tree reads count towards releasing pack pages.
+    static PAGES: super::pages::Releaser = super::pages::Releaser::default();
 }
 
 /// Deeper trees are treated as not containing anything, so that a hostile repository cannot
@@ -47,17 +70,18 @@ pub(super) fn attribute(
     inventory: &Inventory,
     repo: &Repo,
     blobs: &[BlobId],
-) -> Result<Vec<Attribution>, Error> {
+    sets: &mut RefSets,
+) -> Result<Attributed, Error> {
     let local = repo.local(super::PACK_CACHE_BYTES);
 
     // 1. The (blob, path) pairs to attribute, and a trie of their paths.
     let targets = Targets::new(inventory, blobs);
 
-    // 2. The introducing commit of each pair, in one parents-first pass.
-    let introducers = find_introducers(&local, &inventory.commits, &targets);
+    // 2. The introducing commit of each pair, and its rank, in one parents-first pass.
+    let (introducers, ranks, intro_trees) = find_introducers(&local, &inventory.commits, &targets);
 
     // 3. The tips that still contain each blob.
-    let present = tips_containing(&local, inventory, &targets);
+    let (present, tip_trees, tip_trees_read) = tips_containing(&local, inventory, &targets, sets);
 
     // 4. Commit details for the report, read once per commit.
     let mut infos: HashMap<u32, CommitInfo> = HashMap::new();
@@ -80,6 +104,7 @@ pub(super) fn attribute(
             paths.push(PathOrigin {
                 path: path.clone(),
                 introduced_by,
+                rank: introducers[pair as usize].map(|c| ranks[c as usize]),
             });
         }
         out.push(Attribution {
@@ -88,7 +113,11 @@ pub(super) fn attribute(
             present_at: present[target as usize].clone(),
         });
     }
-    Ok(out)
+    Ok(Attributed {
+        blobs: out,
+        trees_read: intro_trees + tip_trees_read,
+        tip_trees,
+    })
 }
 
 /// A directory of the trie of wanted paths.
@@ -169,6 +198,7 @@ struct Presence<'a> {
     targets: &'a Targets,
     memo: HashMap<(gix::ObjectId, u32), Rc<Vec<u32>>>,
     buf: Vec<u8>,
+    trees_read: usize,
 }
 
 impl Presence<'_> {
@@ -182,6 +212,8 @@ impl Presence<'_> {
         let mut subdirs = Vec::new();
         let node = &self.targets.dirs[dir as usize];
         if let Ok(Some(data)) = self.repo.objects.try_find(&tree, &mut self.buf) {
+            self.trees_read += 1;
+            PAGES.with(|p| p.read(data.data.len() as u64));
             if data.kind == gix::object::Kind::Tree && depth < MAX_DEPTH {
                 for entry in gix::objs::TreeRefIter::from_bytes(data.data, self.repo.object_hash())
                     .map_while(Result::ok)
@@ -215,25 +247,32 @@ impl Presence<'_> {
     }
 }
 
-/// For each pair, the index of the first commit (in parents-first order) that introduces it.
+/// For each pair, the index of the first commit (in parents-first order) that introduces it;
+/// each commit's rank in that order; and the number of trees read.
 fn find_introducers(
     repo: &gix::Repository,
     commits: &[CommitNode],
     targets: &Targets,
-) -> Vec<Option<u32>> {
+) -> (Vec<Option<u32>>, Vec<u32>, usize) {
+    let order = topological_order(commits);
+    let mut ranks = vec![u32::MAX; commits.len()];
+    for (rank, &c) in order.iter().enumerate() {
+        ranks[c as usize] = rank as u32;
+    }
     let mut introducers = vec![None; targets.pair_count];
     let mut missing = targets.pair_count;
     if missing == 0 {
-        return introducers;
+        return (introducers, ranks, 0);
     }
     let mut presence = Presence {
         repo,
         targets,
         memo: HashMap::new(),
         buf: Vec::new(),
+        trees_read: 0,
     };
     let mut seen: Vec<Option<Rc<Vec<u32>>>> = vec![None; commits.len()];
-    for c in topological_order(commits) {
+    for c in order {
         let commit = &commits[c as usize];
         let here = presence.pairs_in(commit.tree, 0, 0);
         for &pair in here.iter() {
@@ -255,7 +294,7 @@ fn find_introducers(
         }
         seen[c as usize] = Some(here);
     }
-    introducers
+    (introducers, ranks, presence.trees_read)
 }
 
 /// Parents before children; among commits whose parents are all done, the oldest commit time
@@ -287,41 +326,62 @@ fn topological_order(commits: &[CommitNode]) -> Vec<u32> {
     order
 }
 
-/// Per wanted blob, the names of the tips that contain it anywhere.
+/// Per wanted blob, the set of tips that contain it anywhere; the number of distinct tip trees
+/// looked at, and of trees read.
+///
+/// Tips are grouped by the tree they name first, so ten thousand refs over a thousand commits
+/// cost a thousand lookups, and the tips of each tree are handed to each blob as one run of
+/// indices: the work is (distinct tip trees × blobs found in them) + tips, never blobs × refs.
 fn tips_containing(
     repo: &gix::Repository,
     inventory: &Inventory,
     targets: &Targets,
-) -> Vec<Vec<String>> {
-    let mut present = vec![Vec::new(); targets.pairs_of_blob.len()];
+    sets: &mut RefSets,
+) -> (Vec<RefSet>, usize, usize) {
+    // The walk already read every commit tip's tree.
+    let tree_of: HashMap<gix::ObjectId, gix::ObjectId> =
+        inventory.commits.iter().map(|c| (c.id, c.tree)).collect();
+    let mut by_tree: HashMap<gix::ObjectId, Vec<u32>> = HashMap::new();
+    let mut blob_tips: Vec<(gix::ObjectId, u32)> = Vec::new();
+    for (i, tip) in inventory.tips.iter().enumerate() {
+        let root = match tip.kind {
+            TipKind::Blob => {
+                blob_tips.push((tip.target, i as u32));
+                continue;
+            }
+            TipKind::Tree => tip.target,
+            TipKind::Commit => match tree_of.get(&tip.target) {
+                Some(&tree) => tree,
+                // Cut off by `since`, or unreadable (already reported by the inventory).
+                None => match repo.find_commit(tip.target).and_then(|c| c.tree_id()) {
+                    Ok(tree) => tree.detach(),
+                    Err(_) => continue,
+                },
+            },
+        };
+        by_tree.entry(root).or_default().push(i as u32);
+    }
     let mut contents = Contents {
         repo,
         targets,
         memo: HashMap::new(),
         buf: Vec::new(),
+        trees_read: 0,
     };
-    for tip in &inventory.tips {
-        let found: Rc<Vec<u32>> = match tip.kind {
-            TipKind::Blob => Rc::new(
-                targets
-                    .blob_index
-                    .get(&tip.target)
-                    .copied()
-                    .into_iter()
-                    .collect(),
-            ),
-            TipKind::Tree => contents.blobs_in(tip.target, 0),
-            TipKind::Commit => match repo.find_commit(tip.target).and_then(|c| c.tree_id()) {
-                Ok(tree) => contents.blobs_in(tree.detach(), 0),
-                // Already reported by the inventory.
-                Err(_) => continue,
-            },
-        };
-        for &blob in found.iter() {
-            present[blob as usize].push(tip.name.clone());
+    let mut present: Vec<Vec<u32>> = vec![Vec::new(); targets.pairs_of_blob.len()];
+    let tip_trees = by_tree.len();
+    for (tree, tips) in &by_tree {
+        for &blob in contents.blobs_in(*tree, 0).iter() {
+            present[blob as usize].extend_from_slice(tips);
         }
     }
-    present
+    for (blob, tip) in blob_tips {
+        if let Some(&b) = targets.blob_index.get(&blob) {
+            present[b as usize].push(tip);
+        }
+    }
+    let present = present.into_iter().map(|p| sets.intern(p)).collect();
+    (present, tip_trees, contents.trees_read)
 }
 
 /// Which wanted blobs a whole tree contains, memoised per tree id (paths do not matter here).
@@ -330,6 +390,7 @@ struct Contents<'a> {
     targets: &'a Targets,
     memo: HashMap<gix::ObjectId, Rc<Vec<u32>>>,
     buf: Vec<u8>,
+    trees_read: usize,
 }
 
 impl Contents<'_> {
@@ -340,6 +401,8 @@ impl Contents<'_> {
         let mut found = Vec::new();
         let mut subtrees = Vec::new();
         if let Ok(Some(data)) = self.repo.objects.try_find(&tree, &mut self.buf) {
+            self.trees_read += 1;
+            PAGES.with(|p| p.read(data.data.len() as u64));
             if data.kind == gix::object::Kind::Tree && depth < MAX_DEPTH {
                 for entry in gix::objs::TreeRefIter::from_bytes(data.data, self.repo.object_hash())
                     .map_while(Result::ok)

@@ -15,8 +15,10 @@
 //! [`Notice`]s and the walk goes on.
 
 mod attribute;
+mod pages;
 mod read;
 mod refs;
+mod refset;
 mod walk;
 
 use std::fmt;
@@ -27,7 +29,8 @@ use std::sync::Arc;
 use crate::finding::DiagnosticKind;
 use crate::source::{CommitInfo, Notice};
 
-pub use attribute::{Attribution, PathOrigin};
+pub use attribute::{Attributed, Attribution, PathOrigin};
+pub use refset::{namespace, short, thousands, RefKind, RefSet, RefSets, RefSummary, RefTable};
 
 /// Errors that stop an inventory or an attribution altogether. Problems with single objects are
 /// [`Notice`]s instead.
@@ -106,6 +109,9 @@ impl Repo {
     pub(crate) fn local(&self, pack_cache: usize) -> gix::Repository {
         let mut repo = self.inner.to_thread_local();
         repo.object_cache_size(0);
+        // Mapped packs stay mapped while any handle lives: pack positions stay valid, and
+        // `pages` may drop their resident pages safely.
+        repo.objects.prevent_pack_unload();
         if pack_cache == 0 {
             repo.objects.unset_pack_cache();
         } else {
@@ -324,6 +330,8 @@ struct CommitNode {
 #[derive(Debug, Clone)]
 pub struct Inventory {
     tips: Vec<Tip>,
+    /// The tips' names by index, and which one is the default branch.
+    refs: RefTable,
     blobs: Vec<BlobEntry>,
     notices: Vec<Notice>,
     commits: Vec<CommitNode>,
@@ -343,6 +351,11 @@ impl Inventory {
 
     pub fn tips(&self) -> &[Tip] {
         &self.tips
+    }
+
+    /// The tips as an indexed table: [`RefSet`]s are indices into it.
+    pub fn refs(&self) -> &RefTable {
+        &self.refs
     }
 
     /// Missing or unreadable objects, oversized blobs and broken refs met on the way.
@@ -365,9 +378,15 @@ impl Inventory {
     }
 
     /// For each of `blobs`: the commit that introduced it at each of its paths, and the tips
-    /// that still contain it. One pass over the walked history serves all of them.
-    pub fn attribute(&self, repo: &Repo, blobs: &[BlobId]) -> Result<Vec<Attribution>, Error> {
-        attribute::attribute(self, repo, blobs)
+    /// that still contain it (a set interned in `sets`). One pass over the walked history
+    /// serves all of them.
+    pub fn attribute(
+        &self,
+        repo: &Repo,
+        blobs: &[BlobId],
+        sets: &mut RefSets,
+    ) -> Result<Attributed, Error> {
+        attribute::attribute(self, repo, blobs, sets)
     }
 }
 

@@ -25,6 +25,7 @@ where
 {
     let next = AtomicUsize::new(0);
     let notices = Mutex::new(Vec::new());
+    let releaser = super::pages::Releaser::default();
     let workers = rayon::current_num_threads()
         .min(blobs.len().div_ceil(CHUNK))
         .max(1);
@@ -38,6 +39,7 @@ where
             }
             let end = (start + CHUNK).min(blobs.len());
             for entry in &blobs[start..end] {
+                releaser.read(entry.size);
                 if let Err(n) = read_one(&local, entry, &mut buf, &f) {
                     notices
                         .lock()
@@ -47,6 +49,7 @@ where
             }
         }
     });
+    super::pages::release_mapped_packs();
     notices
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -63,6 +63,15 @@ impl Matcher {
     }
 }
 
+/// The branch `HEAD` points at (`refs/heads/main`), the repository's default branch in a mirror.
+/// `None` when `HEAD` is detached or unreadable.
+pub(super) fn default_branch(repo: &gix::Repository) -> Option<String> {
+    repo.head_name()
+        .ok()
+        .flatten()
+        .map(|n| n.as_bstr().to_string())
+}
+
 /// The selected refs, peeled. Refs that cannot be read or peeled become notices.
 pub(super) fn select_tips(
     repo: &gix::Repository,

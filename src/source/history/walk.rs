@@ -28,6 +28,10 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
 
     // 1. The tips, peeled.
     let tips = refs::select_tips(&local, &options.refs, &mut notices)?;
+    let ref_table = super::RefTable::new(
+        tips.iter().map(|t| t.name.clone()).collect(),
+        refs::default_branch(&local).as_deref(),
+    );
 
     // 2. Every reachable commit (within `since`).
     let commit_tips = tips
@@ -56,6 +60,8 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
     // 4. Sizes, the size limit, and the reading order.
     let trees_read = collector.trees_read;
     let blobs = collector.finish(repo, options.max_blob_size, &mut notices);
+    // Listing trees and blob headers touched most of the packs; none of it is needed as such.
+    super::pages::release_mapped_packs();
 
     let stats = Stats {
         commits: commits.len(),
@@ -65,6 +71,7 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
     };
     Ok(Inventory {
         tips,
+        refs: ref_table,
         blobs,
         notices,
         commits,
@@ -230,6 +237,7 @@ struct Collector<'f> {
     blobs: Vec<(gix::ObjectId, Vec<u32>)>,
     path: String,
     trees_read: usize,
+    pages: super::pages::Releaser,
 }
 
 impl<'f> Collector<'f> {
@@ -245,6 +253,7 @@ impl<'f> Collector<'f> {
             blobs: Vec::new(),
             path: String::new(),
             trees_read: 0,
+            pages: Default::default(),
         }
     }
 
@@ -342,6 +351,7 @@ impl<'f> Collector<'f> {
             }
         };
         self.trees_read += 1;
+        self.pages.read(data.data.len() as u64);
         for entry in gix::objs::TreeRefIter::from_bytes(data.data, repo.object_hash()) {
             let entry = match entry {
                 Ok(entry) => entry,
@@ -454,7 +464,12 @@ impl<'f> Collector<'f> {
         max_size: Option<u64>,
         notices: &mut Vec<Notice>,
     ) -> Vec<BlobEntry> {
-        let Collector { files, blobs, .. } = self;
+        let Collector {
+            files,
+            blobs,
+            pages,
+            ..
+        } = self;
         let looked_up: Vec<Lookup> = blobs
             .par_iter()
             .with_min_len(512)
@@ -466,7 +481,10 @@ impl<'f> Collector<'f> {
                     local.objects.prevent_pack_unload();
                     (local, Vec::new())
                 },
-                |(repo, buf), (id, _)| look_up(repo, *id, buf),
+                |(repo, buf), (id, _)| {
+                    pages.read(0);
+                    look_up(repo, *id, buf)
+                },
             )
             .collect();
 
