@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::finding::{Diagnostic, Finding};
+use crate::finding::{Diagnostic, Finding, Origin};
 use crate::report::audit::{AuditReport, Occurrence, WorkStats};
 use crate::scanner::{Scanner, View};
 use crate::source::history::{self, BlobId, Inventory, Options, PathFilter, RefSelection, RefSets};
@@ -93,6 +93,13 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
             }
         }
     }
+    occurrences.extend(scan_messages(
+        scanner,
+        &repo,
+        &inventory,
+        &mut sets,
+        &mut report,
+    ));
     report.groups = AuditReport::group(occurrences, &mut sets);
     report.stats = WorkStats {
         tips: inventory.tips().len(),
@@ -108,6 +115,61 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         .diagnostics
         .sort_by(|a, b| (&a.path, a.kind.as_str()).cmp(&(&b.path, b.kind.as_str())));
     Ok(report)
+}
+
+/// Commit and tag messages, each scanned once for credentials (git metadata names people by
+/// design, so personal-data rules do not apply); the refs that reach a message are worked out
+/// only for messages with findings.
+fn scan_messages(
+    scanner: &Scanner,
+    repo: &history::Repo,
+    inventory: &Inventory,
+    sets: &mut RefSets,
+    report: &mut AuditReport,
+) -> Vec<Occurrence> {
+    use rayon::prelude::*;
+    let (messages, notices) = inventory.read_messages(repo);
+    report
+        .diagnostics
+        .extend(notices.into_iter().map(Diagnostic::from));
+    let found: Vec<(&history::Message, Vec<Finding>)> = messages
+        .par_iter()
+        .filter_map(|m| {
+            let origin = if m.tag {
+                Origin::TagMessage
+            } else {
+                Origin::CommitMessage
+            };
+            let provenance = Provenance::Commit(m.info.clone());
+            let view = View {
+                path: &m.label,
+                new: &m.text,
+                old: None,
+                provenance: &provenance,
+            };
+            let findings: Vec<Finding> = scanner
+                .scan(&view)
+                .findings
+                .into_iter()
+                .filter(|f| origin.reports(&f.rule))
+                .map(|f| Finding { origin, ..f })
+                .collect();
+            (!findings.is_empty()).then_some((m, findings))
+        })
+        .collect();
+    let which: Vec<&history::Message> = found.iter().map(|(m, _)| *m).collect();
+    let reached = inventory.reach(&which, sets);
+    let mut out = Vec::new();
+    for ((_, findings), (rank, refs)) in found.into_iter().zip(reached) {
+        for finding in findings {
+            out.push(Occurrence {
+                finding,
+                rank: Some(rank),
+                refs: refs.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// The repository's directory name, without `.git`: how merged reports tell repositories apart.

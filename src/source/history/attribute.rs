@@ -299,7 +299,7 @@ fn find_introducers(
 
 /// Parents before children; among commits whose parents are all done, the oldest commit time
 /// first (then the walk's order), so unrelated branches interleave by time.
-fn topological_order(commits: &[CommitNode]) -> Vec<u32> {
+pub(super) fn topological_order(commits: &[CommitNode]) -> Vec<u32> {
     let mut waiting: Vec<usize> = commits.iter().map(|c| c.parents.len()).collect();
     let mut children: Vec<Vec<u32>> = vec![Vec::new(); commits.len()];
     for (i, c) in commits.iter().enumerate() {

@@ -15,6 +15,7 @@
 //! [`Notice`]s and the walk goes on.
 
 mod attribute;
+mod messages;
 mod pages;
 mod read;
 mod refs;
@@ -30,6 +31,7 @@ use crate::finding::DiagnosticKind;
 use crate::source::{CommitInfo, Notice};
 
 pub use attribute::{Attributed, Attribution, PathOrigin};
+pub use messages::Message;
 pub use refset::{namespace, short, thousands, RefKind, RefSet, RefSets, RefSummary, RefTable};
 
 /// Errors that stop an inventory or an attribution altogether. Problems with single objects are
