@@ -83,6 +83,16 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Plumbing for the IPython extension: check notebooks sent as JSON lines on stdin, answer
+    /// with JSON lines on stdout, until end of input.
+    #[command(hide = true)]
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// When the answer says `blocked` (default: the configured threshold).
+        #[arg(long, env = "NBGUARD_FAIL_ON")]
+        fail_on: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -267,8 +277,31 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Hook { action } => hook(action),
         Command::Audit(a) => audit(a),
         Command::Fix(a) => fix(a),
+        Command::Serve { common, fail_on } => serve(&common, fail_on),
         Command::Report { action } => report_command(action),
     }
+}
+
+/// Configuration is resolved once, as `nbguard scan` would in the directory the server starts
+/// in (the kernel's working directory); a mistake in it ends the server with exit 2 before any
+/// request, so the extension can show why.
+fn serve(common: &Common, fail_on: Option<String>) -> Result<u8> {
+    let cwd = std::env::current_dir().context("cannot tell the current directory")?;
+    let s = settings(Some(&config_root(&cwd)), common)?;
+    let out = Output {
+        fail_on,
+        ..Default::default()
+    };
+    let scanner = scanner(&s, &out)?;
+    let threshold = threshold(&out, &s)?;
+    nbguard::commands::serve::run(
+        &scanner,
+        &threshold,
+        &mut std::io::stdin().lock(),
+        &mut std::io::BufWriter::new(std::io::stdout().lock()),
+    )
+    .context("serve: standard input or output failed")?;
+    Ok(0)
 }
 
 /// Finds the directory whose `.nbguard.toml` applies: the enclosing git work tree, else the

@@ -1,17 +1,14 @@
-//! nbguard through the pre-commit framework (https://pre-commit.com), as a project that lists it
-//! in `.pre-commit-config.yaml` uses it: the framework clones this repository at a commit, builds
-//! it with `cargo install` (`language: rust`), and runs the `nbguard` hook from
-//! `.pre-commit-hooks.yaml` on `git commit`.
+//! nbguard through the pre-commit framework (https://pre-commit.com), as a project without Rust
+//! uses it: the README's `.pre-commit-config.yaml` (a `repo: local` hook, `language: python`,
+//! `additional_dependencies: ["nbguard==VERSION"]`), copied as written, with pip pointed at the
+//! wheel built from this checkout instead of PyPI. The framework makes its own virtualenv,
+//! installs the wheel there and runs `nbguard pre-commit` on `git commit`; no cargo is on `PATH`.
 //!
-//! It needs the `pre-commit` program, which `scripts/test.sh` installs into `target/test-venv`
-//! and names in `NBGUARD_TEST_PRE_COMMIT`. Without it the test fails rather than skips: a skipped
-//! test would let a broken `.pre-commit-hooks.yaml` through CI.
+//! The `language: rust` hooks of `.pre-commit-hooks.yaml` (pre-commit builds nbguard from a
+//! clone with cargo) are checked with the framework's own manifest validator only: building
+//! nbguard a second time inside pre-commit's cache costs minutes and tests cargo, not nbguard.
 //!
-//! Cost: the framework builds the *committed* `HEAD` of this checkout (uncommitted changes are
-//! not part of what it tests) in release mode. Its cargo target directory
-//! (`target/pre-commit-build`) persists, so only the first run builds the dependencies; its
-//! environment cache (`target/pre-commit-home/<commit>`) is keyed by the commit, so a cache built
-//! from another commit is never used.
+//! Needs `NBGUARD_TEST_VENV` (scripts/test.sh makes it); see tests/common/python.rs.
 
 mod common;
 
@@ -19,116 +16,98 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use common::{CellOutput, Notebook, TestRepo};
+use common::{python, CellOutput, Notebook, TestRepo};
 
-const HOW: &str = "run the tests with scripts/test.sh, which installs the pre-commit framework \
-                   into target/test-venv and sets NBGUARD_TEST_PRE_COMMIT";
-
-/// The `pre-commit` program named by `NBGUARD_TEST_PRE_COMMIT`; panics (never skips) without it.
-fn pre_commit_program() -> PathBuf {
-    let Some(path) = std::env::var_os("NBGUARD_TEST_PRE_COMMIT") else {
-        panic!("NBGUARD_TEST_PRE_COMMIT is not set: {HOW}");
-    };
-    let path = PathBuf::from(path);
-    let runs = Command::new(&path)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        runs,
-        "NBGUARD_TEST_PRE_COMMIT={} does not run: {HOW}",
-        path.display()
-    );
-    path
+fn pre_commit() -> PathBuf {
+    python::venv_bin(&python::test_venv()).join("pre-commit")
 }
 
-/// `git <args>` in this project's checkout, ignoring any git environment around the test.
-fn project_git(args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_WORK_TREE")
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} in {} failed: {}",
-        env!("CARGO_MANIFEST_DIR"),
-        common::describe(&out)
+/// The README's `.pre-commit-config.yaml` for the Python route: the yaml block that installs
+/// nbguard with `language: python`.
+fn readme_python_config() -> String {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md is readable");
+    let blocks: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .filter(|b| b.contains("language: python"))
+        .collect();
+    assert_eq!(
+        blocks.len(),
+        1,
+        "one README yaml block with language: python"
     );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    blocks[0].to_string()
 }
 
-/// Where cargo and rustup keep the toolchain and the crates cache: the tests' isolated `HOME`
-/// must not hide them, or the framework's `cargo install` would download everything again.
-fn toolchain_env() -> Vec<(&'static str, PathBuf)> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let mut env = Vec::new();
-    for (var, default) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
-        let dir = std::env::var_os(var)
-            .map(PathBuf::from)
-            .or_else(|| home.as_ref().map(|h| h.join(default)));
-        if let Some(dir) = dir.filter(|d| d.is_dir()) {
-            env.push((var, dir));
+/// pre-commit installs a local hook's placeholder package (`pip install .`) next to its
+/// `additional_dependencies`, and building that needs setuptools. The virtualenv package that
+/// pre-commit makes environments with carries setuptools wheels: they join ours, so that pip
+/// needs no index.
+fn copy_setuptools_wheels(links: &Path) {
+    let out = Command::new(python::venv_python(&python::test_venv()))
+        .args([
+            "-c",
+            "import os, virtualenv; print(os.path.join(os.path.dirname(virtualenv.__file__), \
+             'seed', 'wheels', 'embed'))",
+        ])
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "{}", common::describe(&out));
+    let embed = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let mut copied = 0;
+    for entry in std::fs::read_dir(&embed).expect("virtualenv's embedded wheels") {
+        let path = entry.expect("a directory entry").path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Some(name) = name.filter(|n| n.starts_with("setuptools-") && n.ends_with(".whl")) {
+            std::fs::copy(&path, links.join(name)).expect("copying a setuptools wheel");
+            copied += 1;
         }
     }
-    if let Some(t) = std::env::var_os("RUSTUP_TOOLCHAIN") {
-        env.push(("RUSTUP_TOOLCHAIN", PathBuf::from(t)));
-    }
-    env
-}
-
-/// The framework's cache for `rev`, after removing caches built from other commits (each holds a
-/// clone and a built binary).
-fn pre_commit_home(target: &Path, rev: &str) -> PathBuf {
-    let homes = target.join("pre-commit-home");
-    if let Ok(entries) = std::fs::read_dir(&homes) {
-        for e in entries.flatten().filter(|e| e.file_name() != rev) {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-    homes.join(rev)
+    assert!(copied > 0, "no setuptools wheel in {}", embed.display());
 }
 
 #[test]
-fn pre_commit_framework_hook_passes_clean_commits_and_blocks_a_leaky_notebook() {
-    // Read before the harness isolates this process (it resets HOME).
-    let toolchain = toolchain_env();
-    let program = pre_commit_program();
+fn rust_hook_manifest_is_valid_for_the_framework() {
     let project = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rev = project_git(&["rev-parse", "HEAD"]);
-    project_git(&["cat-file", "-e", &format!("{rev}:.pre-commit-hooks.yaml")]);
-    if !project_git(&["status", "--porcelain", "--untracked-files=no"]).is_empty() {
-        eprintln!("note: the framework builds commit {rev}; uncommitted changes are not tested");
-    }
-    let target = project.join("target");
-    let mut repo = TestRepo::new()
-        .with_env("PRE_COMMIT_HOME", pre_commit_home(&target, &rev))
-        .with_env("CARGO_TARGET_DIR", target.join("pre-commit-build"))
-        // The framework's own `cargo install` is a second, throw-away build of nbguard: what
-        // this test checks is behaviour, so it is built without debug info and with light
-        // optimisation, which takes a fraction of the time on a fresh CI machine.
-        .with_env("CARGO_PROFILE_RELEASE_DEBUG", "0")
-        .with_env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
-        .with_env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
-        .with_env("PRE_COMMIT_COLOR", "never");
-    for (var, value) in toolchain {
-        repo = repo.with_env(var, value);
-    }
+    let out = Command::new(pre_commit())
+        .current_dir(project)
+        .args(["validate-manifest", ".pre-commit-hooks.yaml"])
+        .output()
+        .expect("pre-commit runs");
+    assert!(out.status.success(), "{}", common::describe(&out));
+}
 
-    let config = format!(
-        "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: nbguard\n",
-        project.display()
+#[test]
+fn readme_python_hook_installs_the_wheel_and_blocks_a_leaky_notebook() {
+    let wheel = python::wheel();
+    let config = readme_python_config();
+    let pinned = format!("\"nbguard=={}\"", env!("CARGO_PKG_VERSION"));
+    assert!(
+        config.contains(&pinned),
+        "the README pins {pinned}:\n{config}"
     );
-    repo.write(".pre-commit-config.yaml", config);
+
+    // pip finds the local wheels only; no index, so nothing else can be installed by mistake.
+    let links = tempfile::tempdir().expect("a temp dir for the wheel");
+    std::fs::copy(wheel, links.path().join(wheel.file_name().expect("a file")))
+        .expect("copying the wheel");
+    copy_setuptools_wheels(links.path());
+    let repo = TestRepo::new()
+        .with_env("PATH", python::path_without_rust(&[]))
+        .with_env("PIP_NO_INDEX", "1")
+        .with_env("PIP_FIND_LINKS", links.path())
+        .with_env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .with_env("PRE_COMMIT_HOME", links.path().join("pre-commit-home"))
+        .with_env("PRE_COMMIT_COLOR", "never");
+    repo.write(".pre-commit-config.yaml", &config);
     repo.write("README.md", "# Churn\n");
     repo.commit_all("set up pre-commit");
 
-    // `--install-hooks` clones and builds here, so a failing build fails here, with its output.
+    // `--install-hooks` makes the hook's virtualenv here, so a failing install fails here.
     let started = Instant::now();
-    let mut install = repo.command(&program);
+    let mut install = repo.command(pre_commit());
     install.args(["install", "--install-hooks"]);
     let out = install.output().expect("pre-commit runs");
     assert!(
@@ -137,8 +116,7 @@ fn pre_commit_framework_hook_passes_clean_commits_and_blocks_a_leaky_notebook() 
         common::describe(&out)
     );
     eprintln!(
-        "pre-commit install --install-hooks (clone and cargo install of {}): {:.1} s",
-        &rev[..10],
+        "pre-commit install --install-hooks (virtualenv and the wheel): {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
@@ -148,12 +126,7 @@ fn pre_commit_framework_hook_passes_clean_commits_and_blocks_a_leaky_notebook() 
     );
     repo.write("analysis.ipynb", clean.to_json());
     repo.git(&["add", "analysis.ipynb"]);
-    let started = Instant::now();
     let stderr = repo.commit_passes(&["commit", "-m", "clean analysis"]);
-    eprintln!(
-        "clean commit through the framework: {:.2} s",
-        started.elapsed().as_secs_f64()
-    );
     assert!(stderr.contains("nbguard"), "the hook ran:\n{stderr}");
     assert!(stderr.contains("Passed"), "{stderr}");
 

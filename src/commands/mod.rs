@@ -6,6 +6,7 @@ pub mod fix;
 pub mod git;
 pub mod rules;
 pub mod scan;
+pub mod serve;
 
 use rayon::prelude::*;
 

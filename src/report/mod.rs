@@ -9,6 +9,7 @@ mod text;
 
 pub use fix::write_fix_text;
 pub use json::write_json;
+pub(crate) use json::{wire as wire_finding, WireFinding};
 pub use sarif::write_sarif;
 pub use text::{notebook_place, write_text};
 

@@ -7,6 +7,8 @@
 //! Every test binary includes this module and uses a different part of it.
 #![allow(dead_code)]
 
+pub mod python;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -396,6 +398,17 @@ impl Default for TestRepo {
 /// git configuration and to any repository a surrounding git hook names: a developer's global
 /// `core.hooksPath` must not receive test hooks, and `cargo test` run from a hook must not read
 /// that hook's index. Runs once, before any test repository exists.
+/// `HOME` before [`isolate_this_process`] replaced it: cargo, run by maturin, finds its
+/// toolchain and crate cache there.
+pub fn original_home() -> Option<std::ffi::OsString> {
+    match ORIGINAL_HOME.get() {
+        Some(home) => home.clone(),
+        None => std::env::var_os("HOME"),
+    }
+}
+
+static ORIGINAL_HOME: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+
 fn isolate_this_process() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -415,6 +428,7 @@ fn isolate_this_process() {
             std::env::remove_var(var);
         }
         // Nothing is there, so no user configuration is found.
+        let _ = ORIGINAL_HOME.set(std::env::var_os("HOME"));
         std::env::set_var("HOME", "/nonexistent/nbguard-test-home");
         std::env::set_var("XDG_CONFIG_HOME", "/nonexistent/nbguard-test-home/.config");
         std::env::set_var("GIT_CONFIG_NOSYSTEM", "1");
