@@ -350,3 +350,15 @@ fn audit_finds_keys_in_commit_and_tag_messages_and_says_which_refs_reach_them() 
     let tag = of("tag-message");
     assert_eq!(tag["occurrences"][0]["path"], "tag v1");
 }
+
+#[test]
+fn a_stray_nul_byte_does_not_hide_a_dotenv_file_from_a_commit() {
+    let repo = TestRepo::new();
+    repo.install_hook(&[]);
+    let mut content = b"# deploy settings\n\0".to_vec();
+    content.extend_from_slice(format!("AWS_ACCESS_KEY_ID={}\n", common::aws_key_id()).as_bytes());
+    repo.write(".env", content);
+    repo.git(&["add", "-f", ".env"]);
+    let err = repo.commit_blocked(&["commit", "-m", "settings"]);
+    assert!(err.contains("secret.aws.access-key-id"), "{err}");
+}

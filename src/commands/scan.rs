@@ -83,8 +83,15 @@ pub fn run(scanner: &Scanner, paths: &[PathBuf]) -> Result<Report, ScanError> {
         })
         .collect();
     for (bytes, findings, diags) in results {
-        report.files_scanned += 1;
-        report.bytes_scanned += bytes;
+        // What was passed over with a note (binary, LFS pointer) or not read is not scanned.
+        let passed_over = diags.iter().any(|d| {
+            d.kind.is_unscanned()
+                || matches!(d.kind, DiagnosticKind::Binary | DiagnosticKind::LfsPointer)
+        });
+        if !passed_over {
+            report.files_scanned += 1;
+            report.bytes_scanned += bytes;
+        }
         report.findings.extend(findings);
         report.diagnostics.extend(diags);
     }

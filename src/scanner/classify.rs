@@ -55,10 +55,21 @@ pub(crate) fn classify(head: &[u8], total: u64) -> Kind {
     if let Some(enc) = bomless_utf16(head) {
         return Kind::Text(enc);
     }
-    if memchr::memchr(0, head).is_some() {
+    if memchr::memchr(0, head).is_some() && !is_text_with_stray_nuls(head) {
         return Kind::Binary("NUL bytes");
     }
     Kind::Text(Encoding::Utf8)
+}
+
+/// Text with a few NUL bytes dropped into it is still text: otherwise one NUL would hide a whole
+/// `.env` file from every gate. Binaries without a known signature have NULs everywhere.
+fn is_text_with_stray_nuls(head: &[u8]) -> bool {
+    let nuls = memchr::memchr_iter(0, head).count();
+    if nuls * 256 > head.len().max(256) {
+        return false;
+    }
+    let rest: Vec<u8> = head.iter().copied().filter(|&b| b != 0).collect();
+    is_clean_text(&rest)
 }
 
 /// A pointer file as the Git LFS specification defines it: `version` first, then keys in
@@ -388,7 +399,16 @@ mod tests {
         );
         assert_eq!(kind(b"\x89PNG\r\n\x1a\nrest"), Kind::Binary("PNG"));
         assert_eq!(kind(b"\x1f\x8b\x08rest"), Kind::Binary("gzip"));
-        assert_eq!(kind(b"plain\x00text"), Kind::Binary("NUL bytes"));
+        let nul_heavy: Vec<u8> = (0..64u8).flat_map(|b| [b, 0, 0, 0]).collect();
+        assert_eq!(kind(&nul_heavy), Kind::Binary("NUL bytes"));
+    }
+
+    #[test]
+    fn a_stray_nul_does_not_hide_text() {
+        let mut text = b"API_HOST=internal\n".repeat(40);
+        text.insert(5, 0);
+        assert_eq!(kind(&text), Kind::Text(Encoding::Utf8));
+        assert_eq!(kind(b"plain\x00text"), Kind::Text(Encoding::Utf8));
     }
 
     #[test]
