@@ -6,6 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The audit page's browser test renders it in Debian's headless Chromium.
+if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update
+  $sudo apt-get install -y chromium chromium-driver
+fi
+
 venv=target/test-venv
 # One requirement per line. The stamp is named after the list, so changing it reinstalls.
 requirements=(
