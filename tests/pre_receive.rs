@@ -779,6 +779,20 @@ fn sha256_server_refuses_the_hook_install_and_fails_closed_with_a_clear_message(
 
 // ---- Issue 9: what a push carries besides file content, and inline markers on the server ----
 
+/// Pushes the client's `main` (one commit past `base`, which the server has) and asserts that
+/// the push is refused without showing `secret`; returns the push's stderr.
+fn push_of_main_rejected(server: &Server, client: &TestRepo, base: String, secret: &str) -> String {
+    let objects = objects_of(client, &["HEAD"], &[&base]);
+    let out = client.push(&[server.url(), "main"]);
+    assert_rejected(
+        server,
+        &out,
+        &[("refs/heads/main", Some(base))],
+        &objects,
+        secret,
+    )
+}
+
 #[test]
 fn key_in_a_commit_message_is_rejected_and_located_as_the_message() {
     let server = Server::new();
@@ -787,15 +801,7 @@ fn key_in_a_commit_message_is_rejected_and_located_as_the_message() {
     client.write("notes.md", "clean notes\n");
     let key = common::aws_key_id();
     client.commit_all(&format!("add notes\n\ndeploy with {key} for now"));
-    let objects = objects_of(&client, &["HEAD"], &[&base]);
-    let out = client.push(&[server.url(), "main"]);
-    let err = assert_rejected(
-        &server,
-        &out,
-        &[("refs/heads/main", Some(base))],
-        &objects,
-        &key,
-    );
+    let err = push_of_main_rejected(&server, &client, base, &key);
     assert!(err.contains("commit message of"), "{err}");
     assert!(err.contains("secret.aws.access-key-id"), "{err}");
 }
@@ -824,15 +830,7 @@ fn key_in_an_added_file_name_is_rejected() {
     let token = common::github_token();
     client.write(&format!("backup-{token}.txt"), "nothing here\n");
     client.commit_all("add backup");
-    let objects = objects_of(&client, &["HEAD"], &[&base]);
-    let out = client.push(&[server.url(), "main"]);
-    let err = assert_rejected(
-        &server,
-        &out,
-        &[("refs/heads/main", Some(base))],
-        &objects,
-        &token,
-    );
+    let err = push_of_main_rejected(&server, &client, base, &token);
     assert!(err.contains("file names added by"), "{err}");
 }
 
@@ -922,14 +920,6 @@ fn key_in_a_symbolic_link_target_is_rejected() {
     )
     .expect("symlink");
     client.commit_all("link the key");
-    let objects = objects_of(&client, &["HEAD"], &[&base]);
-    let out = client.push(&[server.url(), "main"]);
-    let err = assert_rejected(
-        &server,
-        &out,
-        &[("refs/heads/main", Some(base))],
-        &objects,
-        &token,
-    );
+    let err = push_of_main_rejected(&server, &client, base, &token);
     assert!(err.contains("file names added by"), "{err}");
 }
