@@ -319,6 +319,8 @@ fn ci_templates_install_this_version_with_pip_and_no_rust() {
             "config/ci/github-actions.yml",
             "config/ci/gitlab-ci.yml",
             ".github/workflows/release.yml",
+            "config/ci/github-actions-org-audit.yml",
+            "config/ci/gitlab-ci-org-audit.yml",
         ])
         .output()
         .expect("python runs");
@@ -331,9 +333,18 @@ fn ci_templates_install_this_version_with_pip_and_no_rust() {
     assert!(gitlab["variables"]["NBGUARD_FAIL_ON"].is_string());
     let install = gitlab[".nbguard"]["before_script"].to_string();
     assert!(install.contains("pip install") && install.contains("nbguard==${NBGUARD_VERSION}"));
-    for (name, template) in [("github", github), ("gitlab", gitlab)] {
+    let (org_github, org_gitlab) = (&parsed[3], &parsed[4]);
+    assert_eq!(org_github["env"]["NBGUARD_VERSION"], version);
+    assert_eq!(org_gitlab["variables"]["NBGUARD_VERSION"], version);
+    for (name, template) in [
+        ("github", github),
+        ("gitlab", gitlab),
+        ("github org audit", org_github),
+        ("gitlab org audit", org_gitlab),
+    ] {
         let all = template.to_string();
         assert!(!all.contains("cargo"), "{name} template uses cargo: {all}");
+        assert!(all.contains("nbguard==${NBGUARD_VERSION}"), "{name}: {all}");
     }
     let release = parsed[2]["jobs"]["wheels"]["strategy"]["matrix"].to_string();
     for target in [
