@@ -50,15 +50,6 @@ fn assert_rejected(server: &Server, pushed: &(Output, Option<String>), secrets: 
     err
 }
 
-fn assert_accepted(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "the push should land: {}",
-        common::describe(out)
-    );
-    common::stderr(out)
-}
-
 fn assert_names(text: &str, wanted: &[&str]) {
     for w in wanted {
         assert!(text.contains(w), "`{w}` is not named in:\n{text}");
@@ -194,7 +185,7 @@ mod lfs {
         client.write("notes.md", "Nothing secret here.\n");
         let head = {
             let (out, _) = push_all(&server, &client, "model, data, plot and paper");
-            assert_accepted(&out);
+            common::assert_pushed(&out);
             client.rev_parse("HEAD")
         };
         assert_eq!(server.ref_id("refs/heads/main"), Some(head));

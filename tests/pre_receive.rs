@@ -80,15 +80,6 @@ fn assert_rejected(
     err
 }
 
-fn assert_accepted(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "the push should land: {}",
-        common::describe(out)
-    );
-    common::stderr(out)
-}
-
 /// A hook that runs before nbguard's (nbguard chains it when installed) and records how the push
 /// arrived in the quarantine: `packs=<n> loose=<n>`.
 fn install_quarantine_observer(server: &Server) -> std::path::PathBuf {
@@ -129,7 +120,7 @@ fn clean_first_push_lands() {
             .to_json(),
     );
     let head = client.commit_all("first");
-    let err = assert_accepted(&client.push(&[server.url(), "main"]));
+    let err = common::assert_pushed(&client.push(&[server.url(), "main"]));
     assert_eq!(server.ref_id("refs/heads/main"), Some(head.clone()));
     assert!(server.has_object(&head));
     assert!(
@@ -226,9 +217,9 @@ fn new_branch_at_an_existing_commit_passes_even_with_an_old_secret_in_its_histor
     client.commit_all("accepted before the hook existed");
     client.write("config.py", "password = os.environ['DB_PASSWORD']\n");
     let head = client.commit_all("read it from the environment");
-    assert_accepted(&client.push(&[server.url(), "main"]));
+    common::assert_pushed(&client.push(&[server.url(), "main"]));
     server.install_hook();
-    let err = assert_accepted(&client.push(&[server.url(), "main:refs/heads/copy"]));
+    let err = common::assert_pushed(&client.push(&[server.url(), "main:refs/heads/copy"]));
     assert_eq!(server.ref_id("refs/heads/copy"), Some(head));
     assert!(!err.contains("PassXYZ"), "{err}");
 }
@@ -240,9 +231,9 @@ fn branch_deletion_passes() {
     client.git(&["checkout", "--quiet", "-b", "topic"]);
     client.write("notes.md", "ideas\n");
     client.commit_all("ideas");
-    assert_accepted(&client.push(&[server.url(), "topic"]));
+    common::assert_pushed(&client.push(&[server.url(), "topic"]));
     assert!(server.ref_id("refs/heads/topic").is_some());
-    assert_accepted(&client.push(&[server.url(), "--delete", "topic"]));
+    common::assert_pushed(&client.push(&[server.url(), "--delete", "topic"]));
     assert_eq!(server.ref_id("refs/heads/topic"), None);
 }
 
@@ -337,7 +328,7 @@ fn old_secret_already_on_the_server_does_not_block_unrelated_pushes() {
         .code("df = load()");
     client.write("analysis.ipynb", leaky.clone().to_json());
     client.commit_all("pushed before the hook was installed");
-    assert_accepted(&client.push(&[server.url(), "main"]));
+    common::assert_pushed(&client.push(&[server.url(), "main"]));
     server.install_hook();
     client.write("README.md", "# notes\n");
     client.commit_all("unrelated file");
@@ -348,7 +339,7 @@ fn old_secret_already_on_the_server_does_not_block_unrelated_pushes() {
             .to_json(),
     );
     let head = client.commit_all("another cell in the same notebook");
-    let err = assert_accepted(&client.push(&[server.url(), "main"]));
+    let err = common::assert_pushed(&client.push(&[server.url(), "main"]));
     assert_eq!(server.ref_id("refs/heads/main"), Some(head));
     assert!(!err.contains("PassXYZ"), "{err}");
 }
@@ -412,7 +403,7 @@ fn six_concurrent_pushes_from_separate_clones_land_only_when_clean() {
         if i % 2 == 1 {
             assert_rejected(&server, out, &[(&name, None)], objects, "PassXYZ");
         } else {
-            assert_accepted(out);
+            common::assert_pushed(out);
             assert!(server.ref_id(&name).is_some());
         }
     }
@@ -541,7 +532,7 @@ fn push_option_with_the_fingerprint_lets_a_reviewed_finding_through_and_is_logge
     );
 
     let allow = format!("nbguard.allow={fp}");
-    let err = assert_accepted(&client.push(&["-o", &allow, server.url(), "main"]));
+    let err = common::assert_pushed(&client.push(&["-o", &allow, server.url(), "main"]));
     assert_eq!(server.ref_id("refs/heads/main"), Some(head));
     assert!(err.contains("allowed by push option"), "{err}");
     let logged = std::fs::read_to_string(&log).expect("the bypass is logged");
@@ -575,7 +566,7 @@ fn push_option_does_nothing_unless_the_server_allows_it() {
         .repo
         .git(&["config", "receive.advertisePushOptions", "true"]);
     client.git(&["checkout", "--quiet", "HEAD~1"]);
-    assert_accepted(&client.push(&[server.url(), "HEAD:refs/heads/main"]));
+    common::assert_pushed(&client.push(&[server.url(), "HEAD:refs/heads/main"]));
     let base = client.rev_parse("HEAD");
     let objects = objects_of(&client, &["main"], &[&base]);
     let allow = format!("nbguard.allow={fp}");
@@ -655,7 +646,7 @@ fn missing_object_in_a_damaged_server_lets_the_push_through_with_a_warning_when_
     server.write_config("[hook]\non_error = \"open\"\n");
     client.write("plot.py", "plt.show()\n");
     let head = client.commit_all("clean change");
-    let err = assert_accepted(&client.push(&[server.url(), "main"]));
+    let err = common::assert_pushed(&client.push(&[server.url(), "main"]));
     assert_eq!(server.ref_id("refs/heads/main"), Some(head));
     assert!(err.contains("warning"), "{err}");
     assert!(err.contains("hook.on_error = \"open\""), "{err}");
@@ -714,7 +705,7 @@ fn hostile_server_config_never_runs_its_programs() {
         Notebook::new().code("import pandas").to_json(),
     );
     client.commit_all("clean");
-    assert_accepted(&client.push(&[server.url(), "main"]));
+    common::assert_pushed(&client.push(&[server.url(), "main"]));
     client.write("db.py", format!("{}\n", common::password_line()));
     client.commit_all("leaky");
     let out = client.push(&[server.url(), "main"]);
@@ -773,7 +764,7 @@ fn sha256_server_refuses_the_hook_install_and_fails_closed_with_a_clear_message(
     assert!(err.contains("hook.on_error = \"closed\""), "{err}");
 
     server.write_config("[hook]\non_error = \"open\"\n");
-    let err = assert_accepted(&client.push(&[server.url(), "main"]));
+    let err = common::assert_pushed(&client.push(&[server.url(), "main"]));
     assert!(err.contains("warning") && err.contains("SHA-256"), "{err}");
 }
 
@@ -819,7 +810,7 @@ fn key_in_an_annotated_tag_message_is_rejected_even_on_an_old_commit() {
 
     // A clean annotated tag still lands.
     client.git(&["tag", "-a", "v2", "-m", "release two"]);
-    assert_accepted(&client.push(&[server.url(), "refs/tags/v2"]));
+    common::assert_pushed(&client.push(&[server.url(), "refs/tags/v2"]));
 }
 
 #[test]
@@ -850,7 +841,7 @@ fn push_with_marked_secret(server: &Server) -> (TestRepo, String, Output) {
 fn inline_marker_on_the_server_is_honoured_but_listed_and_logged_by_default() {
     let server = Server::new();
     let (client, _, out) = push_with_marked_secret(&server);
-    let err = assert_accepted(&out);
+    let err = common::assert_pushed(&out);
     assert_eq!(
         server.ref_id("refs/heads/main"),
         Some(client.rev_parse("HEAD"))

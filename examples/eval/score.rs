@@ -10,7 +10,7 @@ use nbguard::rules::catalogue::RuleFile;
 
 use nbguard::finding::{Finding, Severity};
 use nbguard::scanner::Scanner;
-use nbguard::source::{Item, Provenance};
+use nbguard::source::Item;
 
 use crate::cases::{Case, Label, Loc};
 
@@ -65,12 +65,10 @@ pub fn scanner(extra_rules: Option<&Path>) -> Result<Scanner, String> {
 }
 
 pub fn scan(scanner: &Scanner, case: &Case) -> Vec<Finding> {
-    let item = Item {
-        path: format!("eval/case-{:04}.ipynb", case.id),
-        new: case.raw.clone().into_bytes(),
-        provenance: Provenance::WorkTree,
-        ..Item::default()
-    };
+    let item = Item::worktree(
+        format!("eval/case-{:04}.ipynb", case.id),
+        case.raw.clone().into_bytes(),
+    );
     scanner.scan_item(&item).findings
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::finding::Diagnostic;
 use crate::fix::{self, EnvError, EnvFile, FilePlan, Ignored};
 use crate::scanner::Scanner;
-use crate::source::{worktree, Item, Provenance};
+use crate::source::{worktree, Item};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FixError {
@@ -153,16 +153,7 @@ fn read_files(
                 path: f.path.clone(),
                 source,
             })?;
-            let item = Item {
-                path: f.display.clone(),
-                new: bytes,
-                old: None,
-                blob: None,
-                old_blob: None,
-                large: None,
-                provenance: Provenance::WorkTree,
-                origin: Default::default(),
-            };
+            let item = Item::worktree(f.display.clone(), bytes);
             let o = scanner.scan_item(&item);
             Ok(Ok((f, item.new, o)))
         })

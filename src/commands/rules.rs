@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use crate::finding::Part;
 use crate::rules::Rule;
 use crate::scanner::Scanner;
-use crate::source::{Item, Provenance};
+use crate::source::Item;
 
 pub fn write_list(w: &mut dyn Write, scanner: &Scanner, as_json: bool) -> io::Result<()> {
     let rules = &scanner.catalogue().rules;
@@ -163,16 +163,7 @@ pub struct Failure {
 }
 
 fn scan_text(scanner: &Scanner, path: &str, text: String) -> Vec<crate::finding::Finding> {
-    let item = Item {
-        path: path.into(),
-        new: text.into_bytes(),
-        old: None,
-        blob: None,
-        old_blob: None,
-        large: None,
-        provenance: Provenance::WorkTree,
-        origin: Default::default(),
-    };
+    let item = Item::worktree(path, text.into_bytes());
     scanner.scan_item(&item).findings
 }
 

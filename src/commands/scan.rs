@@ -61,16 +61,7 @@ pub fn run(scanner: &Scanner, paths: &[PathBuf]) -> Result<Report, ScanError> {
             match std::fs::read(&f.path) {
                 Ok(bytes) => {
                     let n = bytes.len() as u64;
-                    let item = Item {
-                        path: f.display.clone(),
-                        new: bytes,
-                        old: None,
-                        blob: None,
-                        old_blob: None,
-                        large: None,
-                        provenance: Provenance::WorkTree,
-                        origin: Default::default(),
-                    };
+                    let item = Item::worktree(f.display.clone(), bytes);
                     let o = scanner.scan_item(&item);
                     (n, o.findings, o.diagnostics)
                 }

@@ -40,6 +40,18 @@ pub struct Item {
     pub origin: crate::finding::Origin,
 }
 
+impl Item {
+    /// A file on disk (or text standing for one), all of it new.
+    pub fn worktree(path: impl Into<String>, bytes: Vec<u8>) -> Item {
+        Item {
+            path: path.into(),
+            new: bytes,
+            provenance: Provenance::WorkTree,
+            ..Item::default()
+        }
+    }
+}
+
 /// Where an item's content came from; carried through to every finding.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Provenance {

@@ -940,6 +940,16 @@ impl Default for Server {
     }
 }
 
+/// A `git push` that must land; returns its stderr (the hook's `remote:` lines).
+pub fn assert_pushed(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "the push should land: {}",
+        describe(out)
+    );
+    stderr(out)
+}
+
 /// Lossy stderr of an output.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
