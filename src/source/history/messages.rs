@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use gix::bstr::ByteSlice;
 
-use super::{read_commit_info, Inventory, RefSet, RefSets, Repo, TipKind};
+use super::{commit_info, Inventory, RefSet, RefSets, Repo, TipKind};
 use crate::finding::DiagnosticKind;
 use crate::source::{CommitInfo, Notice};
 
@@ -33,18 +33,16 @@ impl Inventory {
         let mut out = Vec::with_capacity(self.commits.len());
         let mut notices = Vec::new();
         for (i, c) in self.commits.iter().enumerate() {
-            let text = local
+            let read = local
                 .find_commit(c.id)
                 .map_err(|e| e.to_string())
                 .and_then(|commit| {
-                    commit
-                        .message_raw()
-                        .map(|m| m.to_vec())
-                        .map_err(|e| e.to_string())
+                    let text = commit.message_raw().map_err(|e| e.to_string())?.to_vec();
+                    let info = commit_info(&commit).map_err(|e| e.to_string())?;
+                    Ok((text, info))
                 });
-            let info = read_commit_info(&local, c.id);
-            match (text, info) {
-                (Ok(text), Ok(info)) => out.push(Message {
+            match read {
+                Ok((text, info)) => out.push(Message {
                     label: format!("commit message of {}", info.short_id()),
                     info,
                     tag: false,
@@ -52,8 +50,7 @@ impl Inventory {
                     commit: Some(i as u32),
                     tip: None,
                 }),
-                (Err(e), _) => notices.push(unreadable(c.id, e)),
-                (_, Err(e)) => notices.push(unreadable(c.id, e.to_string())),
+                Err(e) => notices.push(unreadable(c.id, e)),
             }
         }
         for (i, tip) in self.tips.iter().enumerate() {

@@ -402,11 +402,20 @@ fn notice(path: impl Into<String>, kind: DiagnosticKind, message: impl Into<Stri
 
 /// Reads a commit's metadata for a report.
 fn read_commit_info(repo: &gix::Repository, id: gix::ObjectId) -> Result<CommitInfo, Error> {
+    let commit = repo.find_commit(id).map_err(|e| Error::Commit {
+        commit: id.to_string(),
+        source: Box::new(e),
+    })?;
+    commit_info(&commit)
+}
+
+/// A read commit's metadata for a report.
+fn commit_info(commit: &gix::Commit<'_>) -> Result<CommitInfo, Error> {
+    let id = commit.id;
     let err = |source: BoxError| Error::Commit {
         commit: id.to_string(),
         source,
     };
-    let commit = repo.find_commit(id).map_err(|e| err(Box::new(e)))?;
     let author = commit.author().map_err(|e| err(Box::new(e)))?;
     let time = author.time().map_err(|e| err(Box::new(e)))?;
     let summary = commit
