@@ -23,6 +23,7 @@ use crate::source::{Item, Provenance};
 use crate::suppress::{self, Allowlist, AllowlistError, Baseline};
 
 mod classify;
+mod generated;
 mod window;
 
 /// Why a scanner could not be built from settings.
@@ -293,6 +294,12 @@ impl Scanner {
         };
         let seg_lines = &ctx.lines;
         let pii_counts = pii_counts(&self.catalogue.rules, seg, &matches);
+        // Only segments with personal data pay for these checks.
+        let generated =
+            !pii_counts.is_empty() && generated::check_addresses(&seg.body.text).look_generated();
+        let document = !pii_counts.is_empty()
+            && seg.origin.part == Some(Part::Output)
+            && shows_loaded_document(&seg.body.text);
         let mut in_segment = Vec::new();
         for m in &matches {
             // Lines of the secret itself: a match may begin with the newline before it.
@@ -304,7 +311,14 @@ impl Scanner {
                 }
             }
             let rule = &self.catalogue.rules[m.rule];
-            let pii = pii_counts.iter().find(|(r, _)| *r == m.rule).map(|x| x.1);
+            let pii = pii_counts
+                .iter()
+                .find(|(r, _)| *r == m.rule)
+                .map(|&(_, distinct)| Pii {
+                    distinct,
+                    generated,
+                    document,
+                });
             in_segment.push(self.finding(
                 item,
                 raw,
@@ -318,7 +332,13 @@ impl Scanner {
                 pii,
             ));
         }
-        aggregate_pii(in_segment, seg, &matches, &self.catalogue.rules)
+        let mut found = aggregate_pii(in_segment, seg, &matches, &self.catalogue.rules);
+        if generated {
+            for f in found.iter_mut().filter(|f| f.rule.starts_with("pii.")) {
+                f.title.push_str(GENERATED_NOTE);
+            }
+        }
+        found
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -333,7 +353,7 @@ impl Scanner {
         rule: &Rule,
         first: usize,
         last: usize,
-        pii_distinct: Option<usize>,
+        pii: Option<Pii>,
     ) -> Finding {
         let (seg, seg_lines) = (ctx.segment, &ctx.lines);
         let shown = |s: &Option<String>| {
@@ -367,8 +387,7 @@ impl Scanner {
             output_kind: shown(&seg.origin.output_kind),
             line: first + 1,
         });
-        let mut severity =
-            self.severity_for(rule, seg.origin.part, doc.nbformat.is_some(), pii_distinct);
+        let mut severity = self.severity_for(rule, seg.origin.part, doc.nbformat.is_some(), pii);
         if let Some((_, s)) = self.severity.iter().find(|(g, _)| g.is_match(&rule.id)) {
             severity = *s;
         }
@@ -419,17 +438,37 @@ impl Scanner {
     }
 
     /// Personal data is judged by context: many distinct values in an output is a data leak,
-    /// one address in prose is not.
+    /// one address in prose is not, and records a generator made up never block.
     fn severity_for(
         &self,
         rule: &Rule,
         part: Option<Part>,
         notebook: bool,
-        pii_distinct: Option<usize>,
+        pii: Option<Pii>,
     ) -> Severity {
-        let Some(n) = pii_distinct else {
+        let Some(Pii {
+            distinct,
+            generated,
+            document,
+        }) = pii
+        else {
             return rule.severity;
         };
+        // A document the notebook loaded and displayed is judged as the document it is.
+        let (part, notebook) = if document {
+            (None, false)
+        } else {
+            (part, notebook)
+        };
+        let by_context = Self::pii_severity(rule, part, notebook, distinct);
+        if generated {
+            by_context.min(Severity::Medium)
+        } else {
+            by_context
+        }
+    }
+
+    fn pii_severity(rule: &Rule, part: Option<Part>, notebook: bool, n: usize) -> Severity {
         if !matches!(rule.id.as_str(), "pii.email" | "pii.phone") {
             return rule.severity;
         }
@@ -454,6 +493,33 @@ impl Scanner {
             },
         }
     }
+}
+
+/// Said of personal data whose records look made up, so that a reader sees why it does not block.
+const GENERATED_NOTE: &str =
+    "; the records look generated (their US addresses have ZIP codes of other states)";
+
+/// What a segment says about one personal-data rule's matches in it.
+#[derive(Debug, Clone, Copy)]
+struct Pii {
+    /// Distinct values, as far as severity is concerned (see [`pii_counts`]).
+    distinct: usize,
+    /// The segment's records look made up by a generator (see `scanner/generated.rs`).
+    generated: bool,
+    /// An output that displays a document the notebook loaded (a paper, a brochure, a web page
+    /// read by a document loader): its addresses are the document's published ones.
+    document: bool,
+}
+
+/// Whether an output shows documents as the loaders of LLM frameworks return them.
+fn shows_loaded_document(text: &str) -> bool {
+    static LOADED: OnceLock<regex::Regex> = OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            regex::Regex::new(r#"\bpage_content\s*=\s*['"]|['"]page_content['"]\s*:|\b(?:Document|TextNode)\(id_="#)
+                .expect("the loaded-document pattern is a valid regex")
+        })
+        .is_match(text)
 }
 
 /// Documents with at least this much decoded text have their segments scanned in parallel.
@@ -621,7 +687,9 @@ fn pii_counts(rules: &[Rule], seg: &Segment, matches: &[Match]) -> Vec<(usize, u
         .map(str::trim)
         // Markup lines of an HTML table hold no prose.
         .filter(|l| !l.is_empty() && !l.starts_with('<'))
-        .count()
+        // The repr of a loaded document is one physical line with its line breaks escaped.
+        .map(|l| 1 + l.matches("\\n").count())
+        .sum::<usize>()
         .max(1);
     counts
         .into_iter()

@@ -240,6 +240,11 @@ fn accept(
     {
         return false;
     }
+    if rule.scope == Scope::Authored
+        && (filters::is_token_in_prose(text, start, end) || filters::is_in_invite_link(text, start))
+    {
+        return false;
+    }
     if rule.outside_strings && ctx.code && filters::inside_double_quotes(text, start) {
         return false;
     }

@@ -168,7 +168,8 @@ pub fn is_placeholder(secret: &str) -> bool {
     if trimmed.len() >= 4 && chars.all(|c| Some(c) == c0) {
         return true;
     }
-    // ALL_CAPS_WITH_UNDERSCORES names an environment variable, not a value.
+    // ALL_CAPS_WITH_UNDERSCORES (or dashes) names an environment variable or a header, not a
+    // value.
     if secret.len() >= 6
         && secret.contains('_')
         && secret
@@ -178,7 +179,32 @@ pub fn is_placeholder(secret: &str) -> bool {
     {
         return true;
     }
-    false
+    // With dashes only when every part is a word: keys in dashed groups (`A3-K7QW2M-...`,
+    // `AGE-SECRET-KEY-1...`) carry digits.
+    if secret.len() >= 6
+        && secret.contains('-')
+        && secret
+            .split('-')
+            .all(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_uppercase()))
+    {
+        return true;
+    }
+    // A shortened key (`sk-ant-api03---a1Bc`): runs of dashes stand for the characters left out.
+    if secret.contains("---") {
+        return true;
+    }
+    is_default_login(&lower)
+}
+
+/// `user/password`, `neo4j:neo4j`, `admin:changeme`: a login pair whose password is a stand-in
+/// word or the user name again, as container images ship them (`NEO4J_AUTH=neo4j/password`).
+fn is_default_login(lower: &str) -> bool {
+    let Some((user, pass)) = lower.split_once(['/', ':']) else {
+        return false;
+    };
+    !user.is_empty()
+        && !pass.contains(['/', ':'])
+        && (pass == user || PLACEHOLDER_WORDS.contains(&pass) || pass == "changeme")
 }
 
 /// Prefixes of values that name a secret kept elsewhere (a secret manager, a vault, the
@@ -220,6 +246,52 @@ const REFERENCE_CONTEXT: &[&str] = &[
     "secret_ref",
     "secretref",
 ];
+
+/// Hosts whose links are invitations meant to be published (to join a chat group or a
+/// community): a key in their query string admits anyone who has the link, by design.
+const INVITE_LINKS: &[&str] = &[
+    "qm.qq.com/",
+    "jq.qq.com/",
+    "discord.gg/",
+    "discord.com/invite/",
+    "chat.whatsapp.com/",
+    "t.me/",
+    "join.slack.com/",
+];
+
+/// Whether the match at `start` sits inside a community invitation link (see [`INVITE_LINKS`]).
+pub fn is_in_invite_link(text: &str, start: usize) -> bool {
+    let line_start = text[..start].rfind('\n').map_or(0, |p| p + 1);
+    let line = &text[line_start..start];
+    let Some(scheme) = line.rfind("://") else {
+        return false;
+    };
+    let url = &line[scheme + 3..];
+    !url.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        && INVITE_LINKS.iter().any(|h| url.starts_with(h))
+}
+
+/// Whether a match whose name is a bare `token` followed by a colon stands inside a sentence
+/// ("check the ORBIT token: 7Zk...", "next token: 2051"): there the word is a coin or a word
+/// piece, not a setting. As a key (line start, after a quote or a brace) it still counts, and a
+/// qualified name ("access token:") is not bare.
+pub fn is_token_in_prose(text: &str, start: usize, end: usize) -> bool {
+    let matched = &text[start..end];
+    let Some(at) = matched.find(|c: char| c.is_ascii_alphanumeric()) else {
+        return false;
+    };
+    let name = &matched[at..];
+    if name.len() < 5 || !name[..5].eq_ignore_ascii_case("token") {
+        return false;
+    }
+    if !name[5..].trim_start_matches(['"', '\'', ' ', '\t']).starts_with(':') {
+        return false;
+    }
+    let pos = start + at;
+    let line = &text[text[..pos].rfind('\n').map_or(0, |p| p + 1)..pos];
+    let before = line.trim_end_matches([' ', '\t']);
+    before.len() < line.len() && before.ends_with(|c: char| c.is_alphanumeric())
+}
 
 /// Whether the value at `secret_start..secret_end` (inside a match starting at `start`) is a
 /// reference or part of an expression rather than a literal secret: it names a secret kept
@@ -384,6 +456,34 @@ mod tests {
     }
 
     #[test]
+    fn keys_in_community_invitations_are_published_on_purpose() {
+        let link = "Join us: https://qm.qq.com/cgi-bin/qm/qr?k=Zp4Lq&authKey=Hq2vXr8TmW3zLp9K";
+        assert!(is_in_invite_link(link, link.find("&authKey").unwrap()));
+        let api = "fetch(\"https://api.orbit-analytics.io/v1?k=1&authKey=Hq2vXr8TmW3zLp9K\")";
+        assert!(!is_in_invite_link(api, api.find("&authKey").unwrap()));
+        let after = "see https://t.me/orbit then authKey=Hq2vXr8TmW3zLp9K";
+        assert!(!is_in_invite_link(after, after.find(" authKey").unwrap()));
+    }
+
+    #[test]
+    fn a_bare_token_inside_a_sentence_is_a_word() {
+        let prose = "Check the ORBIT token: 7ZkQm3WxV9pLtR2a";
+        let at = prose.find(" token").unwrap();
+        assert!(is_token_in_prose(prose, at, prose.len()));
+        for key in [
+            "token: 7ZkQm3WxV9pLtR2a",
+            "run:\n  token: 7ZkQm3WxV9pLtR2a",
+            "{\"token\": \"7ZkQm3WxV9pLtR2a\"}",
+            "Access token: 7ZkQm3WxV9pLtR2a",
+            "ORBIT token=7ZkQm3WxV9pLtR2a",
+        ] {
+            let at = key.find("token").unwrap().saturating_sub(1);
+            let at = if key.starts_with("Access") { 0 } else { at };
+            assert!(!is_token_in_prose(key, at, key.len()), "{key}");
+        }
+    }
+
+    #[test]
     fn placeholders_are_recognised() {
         for p in [
             "YOUR_API_KEY",
@@ -398,10 +498,22 @@ mod tests {
             "sk-xxxxxxxxxxxxxxxx",
             "$TOKEN",
             "OPENAI_API_KEY",
+            "GEMINI-API-KEY",
+            "sk-ant-api03---q7Rz",
+            "neo4j/password",
+            "grafana:grafana",
+            "admin:changeme",
         ] {
             assert!(is_placeholder(p), "{p}");
         }
-        for s in ["PassXYZ", "s3cr3t-Tr0ub4dor", "hunter2!x", "Zq8vN2kLm4"] {
+        for s in [
+            "PassXYZ",
+            "s3cr3t-Tr0ub4dor",
+            "hunter2!x",
+            "Zq8vN2kLm4",
+            "neo4j/Vq3-Lm9x",
+            "QX7-PLM4-ZZ9a",
+        ] {
             assert!(!is_placeholder(s), "{s}");
         }
     }
