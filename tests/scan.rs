@@ -524,3 +524,81 @@ fn references_to_secrets_in_deploy_scripts_are_not_findings() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// An SSN assembled at run time from parts that pass the issued-range check.
+fn ssn() -> String {
+    ["5", "71", "-", "38", "-", "2", "614"].concat()
+}
+
+fn w2_output(city_state_zip: &str) -> Value {
+    let repr = format!(
+        "{{'social_security_number': '{}',\n 'employer': 'Quill Group\\n88 Marsh Crossing Suite 410\\n{city_state_zip}'}}",
+        ssn()
+    );
+    json!([{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+            "data": {"text/plain": lines(&repr)}}])
+}
+
+fn severity_of(r: &Value, rule: &str) -> (String, String) {
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding in {r}"));
+    (
+        f["severity"].as_str().unwrap().to_string(),
+        f["title"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn personal_data_of_generated_records_is_reported_without_blocking() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    // A fake-data generator draws the ZIP code apart from the state: a Massachusetts ZIP in
+    // Maryland. The same record with a Maryland ZIP is what a real form holds.
+    let fake = notebook(vec![code("w2", "entities\n", w2_output("Noraville\\nMD 02714-8831"))]);
+    dir.child("fake.ipynb").write_str(&fake).unwrap();
+    let out = nbguard(&["scan", "--format", "json", "fake.ipynb"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "generated records do not block");
+    let (severity, title) = severity_of(&json_report(&out), "pii.us-ssn");
+    assert_eq!(severity, "medium");
+    assert!(title.contains("look generated"), "{title}");
+
+    let real = notebook(vec![code("w2", "entities\n", w2_output("Rockville\\nMD 20850-1204"))]);
+    dir.child("real.ipynb").write_str(&real).unwrap();
+    let out = nbguard(&["scan", "--format", "json", "real.ipynb"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "a consistent record blocks");
+    assert_eq!(severity_of(&json_report(&out), "pii.us-ssn").0, "high");
+}
+
+#[test]
+fn addresses_in_a_loaded_document_are_not_a_table_of_customers() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let authors: String = ["rhea", "tomas", "ines", "jun"]
+        .iter()
+        .map(|n| format!("{}\\nOrbit Labs\\n{n}@orbit-labs.io\\n", n.to_uppercase()))
+        .collect();
+    let shown = |prefix: &str| {
+        json!([{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                "data": {"text/plain": [format!("{prefix}'Sparse Routing at Scale\\n{authors}Abstract\\nWe study routing.')")]}}])
+    };
+    let nb = notebook(vec![
+        code("doc", "docs[0]\n", shown("Document(metadata={'source': 'paper.pdf'}, page_content=")),
+        code("rows", "df\n", shown("Row(")),
+    ]);
+    dir.child("rag.ipynb").write_str(&nb).unwrap();
+    let r = json_report(&nbguard(&["scan", "--format", "json", "rag.ipynb"], dir.path()));
+    let emails: Vec<(u64, String)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "pii.email")
+        .map(|f| (f["cell"].as_u64().unwrap(), f["severity"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        emails,
+        vec![(0, "medium".to_string()), (1, "high".to_string())],
+        "the document's author list is judged as a document; the same lines as rows are a leak"
+    );
+}
