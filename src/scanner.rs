@@ -129,7 +129,17 @@ impl Scanner {
         let Some(text) = self.classify(item.new, &mut out.diagnostics, &diag) else {
             return out;
         };
-        let doc = match build_document(item.path, &text) {
+        // A whole-blob scan with a memo skips cells it has already seen clean, byte for byte.
+        let memo = self
+            .memo
+            .as_ref()
+            .filter(|_| item.old.is_none() && is_notebook(item.path));
+        let parsed = match memo {
+            Some(m) => notebook::parse_with(&text, &mut |cell, v3| !m.cell_is_clean(cell, v3))
+                .map_err(|e| (Document::json_text(&text), e.to_string())),
+            None => build_document(item.path, &text),
+        };
+        let doc = match parsed {
             Ok(d) => d,
             Err((d, why)) => {
                 out.diagnostics
@@ -149,7 +159,14 @@ impl Scanner {
         if fresh.as_ref().is_some_and(NewLines::is_empty) {
             return out;
         }
-        let mut findings = self.scan_document(item, &text, &doc, fresh.as_ref(), None);
+        let mut findings = match memo {
+            Some(m) => {
+                let all = self.scan_segments(item, &text, &doc, None, None);
+                remember_clean_cells(m, &text, &doc, &all);
+                same_output_once(all)
+            }
+            None => self.scan_document(item, &text, &doc, fresh.as_ref(), None),
+        };
         if let (Some(old), false) = (&old, findings.is_empty()) {
             // A secret that the old version already had is not new, wherever it moved to.
             let before: HashSet<String> = self
@@ -212,6 +229,19 @@ impl Scanner {
         fresh: Option<&NewLines>,
         own: Option<&std::ops::Range<usize>>,
     ) -> Vec<Finding> {
+        same_output_once(self.scan_segments(item, raw, doc, fresh, own))
+    }
+
+    /// [`Scanner::scan_document`] before identical outputs are merged: every segment's own
+    /// findings.
+    fn scan_segments(
+        &self,
+        item: &View,
+        raw: &str,
+        doc: &Document,
+        fresh: Option<&NewLines>,
+        own: Option<&std::ops::Range<usize>>,
+    ) -> Vec<Finding> {
         use rayon::prelude::*;
         // The raw file's line index is only needed to locate a finding; most files have none.
         let raw_lines = OnceLock::new();
@@ -249,7 +279,7 @@ impl Scanner {
         } else {
             doc.segments.iter().enumerate().map(scan).collect()
         };
-        same_output_once(per_segment.into_iter().flatten().collect())
+        per_segment.into_iter().flatten().collect()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -563,6 +593,20 @@ fn build_document(path: &str, text: &str) -> Result<Document, (Document, String)
         return Ok(Document::plain(text.to_owned()));
     }
     notebook::parse(text).map_err(|e| (Document::json_text(text), e.to_string()))
+}
+
+/// Remembers the decoded cells of `doc` that had no finding at all (suppressed ones count as
+/// findings).
+fn remember_clean_cells(memo: &Memo, raw: &str, doc: &Document, findings: &[Finding]) {
+    let dirty: HashSet<usize> = findings
+        .iter()
+        .filter_map(|f| f.notebook.as_ref().and_then(|nb| nb.cell))
+        .collect();
+    for (index, range, v3) in &doc.cells {
+        if !dirty.contains(index) {
+            memo.mark_clean(&raw[range.clone()], *v3);
+        }
+    }
 }
 
 fn commit_id(p: &Provenance) -> Option<String> {

@@ -1131,3 +1131,67 @@ fn secret_merged_from_a_branch_is_introduced_by_the_branch_commit_not_the_merge(
     );
     assert_eq!(report["summary"]["commits"], 4);
 }
+
+/// The audit decodes a notebook cell only once per distinct content: a cell seen clean is not
+/// decoded again. A cell that held a finding is never taken for clean, so the same cell in
+/// another notebook is decoded and reported there too.
+#[test]
+fn cells_seen_before_are_still_reported_at_every_path_and_commit() {
+    let repo = TestRepo::new();
+    let key = aws_key_id_numbered(7);
+    let printing = |n: usize| {
+        (
+            format!("print(load_settings({n}))"),
+            vec![CellOutput::stream(&format!("settings: key id {key}\n"))],
+        )
+    };
+    let (src0, out0) = printing(0);
+    let (src1, out1) = printing(1);
+    // Long enough cells to be remembered (short ones are cheaper to decode than to look up).
+    let filler = "# ".to_string() + &"loads the monthly extract and cleans it; ".repeat(12);
+    let first = Notebook::new()
+        .code(&filler)
+        .code_with(&src0, out0.clone())
+        .code_with(&src1, out1.clone())
+        .to_json();
+    repo.write("report.ipynb", first);
+    let c1 = repo.commit_all("report with two cells printing the settings");
+    // Another notebook holds the same clean first cell and, at the same place (same id and
+    // execution count, so the same bytes), the second printing cell.
+    let second = Notebook::new()
+        .code(&filler)
+        .code("settings = None")
+        .code_with(&src1, out1)
+        .to_json();
+    repo.write("copy.ipynb", second);
+    let c2 = repo.commit_all("copy of the second cell");
+    let (report, code) = audit_json(&repo, &[]);
+    assert_eq!(code, 1);
+    let fp = nbguard::finding::fingerprint("secret.aws.access-key-id", &key);
+    let g = groups(&report)
+        .iter()
+        .find(|g| g["fingerprint"] == fp.as_str())
+        .unwrap_or_else(|| panic!("the key is reported:\n{report:#}"));
+    let got: Vec<(String, String, u64)> = g["occurrences"]
+        .as_array()
+        .expect("occurrences is an array")
+        .iter()
+        .map(|o| {
+            (
+                o["path"].as_str().expect("a path").to_owned(),
+                o["commit"]["id"].as_str().expect("a commit id").to_owned(),
+                o["cell"].as_u64().expect("a cell"),
+            )
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("copy.ipynb".to_string(), c2, 2),
+            ("report.ipynb".to_string(), c1.clone(), 1),
+            ("report.ipynb".to_string(), c1, 2),
+        ]
+    );
+}

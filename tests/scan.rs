@@ -557,7 +557,11 @@ fn personal_data_of_generated_records_is_reported_without_blocking() {
     let dir = assert_fs::TempDir::new().unwrap();
     // A fake-data generator draws the ZIP code apart from the state: a Massachusetts ZIP in
     // Maryland. The same record with a Maryland ZIP is what a real form holds.
-    let fake = notebook(vec![code("w2", "entities\n", w2_output("Noraville\\nMD 02714-8831"))]);
+    let fake = notebook(vec![code(
+        "w2",
+        "entities\n",
+        w2_output("Noraville\\nMD 02714-8831"),
+    )]);
     dir.child("fake.ipynb").write_str(&fake).unwrap();
     let out = nbguard(&["scan", "--format", "json", "fake.ipynb"], dir.path());
     assert_eq!(out.status.code(), Some(0), "generated records do not block");
@@ -565,7 +569,11 @@ fn personal_data_of_generated_records_is_reported_without_blocking() {
     assert_eq!(severity, "medium");
     assert!(title.contains("look generated"), "{title}");
 
-    let real = notebook(vec![code("w2", "entities\n", w2_output("Rockville\\nMD 20850-1204"))]);
+    let real = notebook(vec![code(
+        "w2",
+        "entities\n",
+        w2_output("Rockville\\nMD 20850-1204"),
+    )]);
     dir.child("real.ipynb").write_str(&real).unwrap();
     let out = nbguard(&["scan", "--format", "json", "real.ipynb"], dir.path());
     assert_eq!(out.status.code(), Some(1), "a consistent record blocks");
@@ -584,17 +592,29 @@ fn addresses_in_a_loaded_document_are_not_a_table_of_customers() {
                 "data": {"text/plain": [format!("{prefix}'Sparse Routing at Scale\\n{authors}Abstract\\nWe study routing.')")]}}])
     };
     let nb = notebook(vec![
-        code("doc", "docs[0]\n", shown("Document(metadata={'source': 'paper.pdf'}, page_content=")),
+        code(
+            "doc",
+            "docs[0]\n",
+            shown("Document(metadata={'source': 'paper.pdf'}, page_content="),
+        ),
         code("rows", "df\n", shown("Row(")),
     ]);
     dir.child("rag.ipynb").write_str(&nb).unwrap();
-    let r = json_report(&nbguard(&["scan", "--format", "json", "rag.ipynb"], dir.path()));
+    let r = json_report(&nbguard(
+        &["scan", "--format", "json", "rag.ipynb"],
+        dir.path(),
+    ));
     let emails: Vec<(u64, String)> = r["findings"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|f| f["rule"] == "pii.email")
-        .map(|f| (f["cell"].as_u64().unwrap(), f["severity"].as_str().unwrap().into()))
+        .map(|f| {
+            (
+                f["cell"].as_u64().unwrap(),
+                f["severity"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(
         emails,

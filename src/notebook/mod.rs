@@ -44,6 +44,9 @@ pub struct Document {
     /// `Some(major)` for a notebook, `None` for plain text.
     pub nbformat: Option<u32>,
     pub segments: Vec<Segment>,
+    /// The raw byte range of every cell that was decoded into segments, by cell index (see
+    /// [`parse_with`]), and whether it is an nbformat 3 cell.
+    pub cells: Vec<(usize, std::ops::Range<usize>, bool)>,
 }
 
 impl Document {
@@ -74,6 +77,7 @@ impl Document {
     fn single(body: MappedText) -> Self {
         Document {
             nbformat: None,
+            cells: Vec::new(),
             segments: vec![Segment {
                 origin: Origin::default(),
                 body,
@@ -140,10 +144,22 @@ struct RawNotebook<'a> {
 
 /// Parses notebook JSON into segments.
 pub fn parse(raw: &str) -> Result<Document, ParseError> {
+    parse_with(raw, &mut |_, _| true)
+}
+
+/// [`parse`], decoding only the cells for which `decode(raw cell JSON, nbformat 3)` says yes: a
+/// scan that has already seen a cell byte for byte and found nothing in it need not decode it
+/// again. The cells that were decoded are listed in [`Document::cells`].
+pub fn parse_with(
+    raw: &str,
+    decode: &mut dyn FnMut(&str, bool) -> bool,
+) -> Result<Document, ParseError> {
     let nb: RawNotebook = serde_json::from_str(raw)?;
     let mut b = Builder {
         raw,
         segments: Vec::new(),
+        cells: Vec::new(),
+        decode,
     };
     let nbformat;
     if let Some(cells) = &nb.cells {
@@ -179,24 +195,33 @@ pub fn parse(raw: &str) -> Result<Document, ParseError> {
     Ok(Document {
         nbformat: Some(nbformat),
         segments: b.segments,
+        cells: b.cells,
     })
 }
 
-struct Builder<'a> {
+struct Builder<'a, 'd> {
     raw: &'a str,
     segments: Vec<Segment>,
+    cells: Vec<(usize, std::ops::Range<usize>, bool)>,
+    decode: &'d mut dyn FnMut(&str, bool) -> bool,
 }
 
-impl<'a> Builder<'a> {
+impl<'a> Builder<'a, '_> {
     fn offset(&self, v: &RawValue) -> usize {
         v.get().as_ptr() as usize - self.raw.as_ptr() as usize
     }
 
     fn cells(&mut self, cells: impl Iterator<Item = &'a RawValue>, v3: bool) {
         for (index, cell) in cells.enumerate() {
+            if !(self.decode)(cell.get(), v3) {
+                continue;
+            }
             let Ok(obj) = serde_json::from_str::<Object>(cell.get()) else {
                 continue;
             };
+            let start = self.offset(cell);
+            self.cells
+                .push((index, start..start + cell.get().len(), v3));
             self.cell(index, &obj, v3);
         }
     }

@@ -171,10 +171,12 @@ impl MappedText {
     /// Copies `old.text[from..to]`, re-syncing wherever the old map had a sync point.
     fn push_mapped_run(&mut self, old: &MappedText, from: usize, to: usize) {
         let mut cur = from;
-        for &(d, _) in old
-            .points
+        // Points are sorted by decoded offset: start at the first one past `from` (a text with
+        // thousands of entities or colour codes calls this once per span).
+        let first = old.points.partition_point(|&(d, _)| (d as usize) <= from);
+        for &(d, _) in old.points[first..]
             .iter()
-            .filter(|(d, _)| (*d as usize) > from && (*d as usize) < to)
+            .take_while(|(d, _)| (*d as usize) < to)
         {
             self.sync(old.raw_offset(cur));
             self.text.push_str(&old.text[cur..d as usize]);

@@ -284,7 +284,10 @@ pub fn is_token_in_prose(text: &str, start: usize, end: usize) -> bool {
     if name.len() < 5 || !name[..5].eq_ignore_ascii_case("token") {
         return false;
     }
-    if !name[5..].trim_start_matches(['"', '\'', ' ', '\t']).starts_with(':') {
+    if !name[5..]
+        .trim_start_matches(['"', '\'', ' ', '\t'])
+        .starts_with(':')
+    {
         return false;
     }
     let pos = start + at;

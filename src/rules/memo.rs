@@ -3,7 +3,7 @@
 //! cell source and output is unchanged. Matching is a pure function of the text, so a repeated
 //! segment costs a hash instead of a scan.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 
@@ -14,15 +14,30 @@ use crate::filekind::Context;
 const MIN_LEN: usize = 256;
 /// Past this many entries the memo starts over, which bounds its memory.
 const MAX_ENTRIES: usize = 1 << 20;
+/// The same for clean cells (32 bytes each).
+const MAX_CELLS: usize = 1 << 20;
+
+/// A poisoned lock only means another thread panicked mid-insert; the content is still a valid
+/// cache.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Two independent 64-bit hashes of a text, its length, and how it is scanned.
 type Key = (u64, u64, usize, Context);
 type Table = HashMap<Key, Arc<Vec<Match>>>;
 
+/// A notebook cell's raw JSON, as two independent 64-bit hashes, its length, and whether it is
+/// an nbformat 3 cell (decoded differently).
+type CellKey = (u64, u64, usize, bool);
+
 /// Shared between scanning threads; lock contention is negligible next to a scan.
 #[derive(Default)]
 pub struct Memo {
     map: Mutex<Table>,
+    /// Cells whose every segment was scanned and had no match at all: the same bytes in another
+    /// version of the notebook need not even be decoded.
+    clean_cells: Mutex<HashSet<CellKey>>,
     seeds: (
         std::collections::hash_map::RandomState,
         std::collections::hash_map::RandomState,
@@ -65,6 +80,33 @@ impl Memo {
             map.clear();
         }
         map.insert(key, found);
+    }
+
+    fn cell_key(&self, raw_cell: &str, v3: bool) -> CellKey {
+        let (a, b, len, _) = self.key(raw_cell, Context::default());
+        (a, b, len, v3)
+    }
+
+    /// Whether this exact cell (raw JSON) was scanned before and had no match. Small cells are
+    /// not remembered: decoding them costs less than the lookup.
+    pub fn cell_is_clean(&self, raw_cell: &str, v3: bool) -> bool {
+        raw_cell.len() >= MIN_LEN && {
+            let key = self.cell_key(raw_cell, v3);
+            lock(&self.clean_cells).contains(&key)
+        }
+    }
+
+    /// Remembers a cell that was decoded, scanned whole and had no match.
+    pub fn mark_clean(&self, raw_cell: &str, v3: bool) {
+        if raw_cell.len() < MIN_LEN {
+            return;
+        }
+        let key = self.cell_key(raw_cell, v3);
+        let mut set = lock(&self.clean_cells);
+        if set.len() >= MAX_CELLS {
+            set.clear();
+        }
+        set.insert(key);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
