@@ -7,15 +7,16 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 
-use super::Match;
+use super::{pieces, Match};
 use crate::filekind::Context;
 
 /// Segments shorter than this are cheaper to scan than to hash and look up.
 const MIN_LEN: usize = 256;
 /// Past this many entries the memo starts over, which bounds its memory.
 const MAX_ENTRIES: usize = 1 << 20;
-/// The same for clean cells (32 bytes each).
+/// The same for clean cells (32 bytes each) and clean pieces (16 bytes each).
 const MAX_CELLS: usize = 1 << 20;
+const MAX_PIECES: usize = 1 << 20;
 
 /// A poisoned lock only means another thread panicked mid-insert; the content is still a valid
 /// cache.
@@ -38,6 +39,8 @@ pub struct Memo {
     /// Cells whose every segment was scanned and had no match at all: the same bytes in another
     /// version of the notebook need not even be decoded.
     clean_cells: Mutex<HashSet<CellKey>>,
+    /// Pieces of long texts (see `pieces`) scanned with no match in them, by name.
+    clean_pieces: Mutex<HashSet<(u64, u64)>>,
     seeds: (
         std::collections::hash_map::RandomState,
         std::collections::hash_map::RandomState,
@@ -61,7 +64,7 @@ impl Memo {
         text: &str,
         ctx: Context,
         out: &mut Vec<Match>,
-        scan: impl FnOnce(&str, &mut Vec<Match>),
+        mut scan: impl FnMut(&str, &mut Vec<Match>),
     ) {
         if text.len() < MIN_LEN {
             scan(text, out);
@@ -73,13 +76,48 @@ impl Memo {
             return;
         }
         let before = out.len();
-        scan(text, out);
+        if pieces::can_cut(text) {
+            self.scan_changed_pieces(text, ctx, out, scan);
+        } else {
+            scan(text, out);
+        }
         let found = Arc::new(out[before..].to_vec());
         let mut map = self.lock();
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
         map.insert(key, found);
+    }
+
+    /// Scans only the pieces of `text` that were never seen clean (with the lines around them),
+    /// and remembers the pieces that are clean now.
+    fn scan_changed_pieces(
+        &self,
+        text: &str,
+        ctx: Context,
+        out: &mut Vec<Match>,
+        mut scan: impl FnMut(&str, &mut Vec<Match>),
+    ) {
+        let tag = {
+            let mut h = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(&ctx, &mut h);
+            h.finish()
+        };
+        let cut = pieces::Cut::new(text, &self.seeds, tag);
+        let dirty: Vec<bool> = {
+            let clean = lock(&self.clean_pieces);
+            cut.pieces.iter().map(|p| !clean.contains(&p.key)).collect()
+        };
+        if !dirty.contains(&true) {
+            return;
+        }
+        let (found, clean) = pieces::scan_dirty(text, &cut, &dirty, &mut scan);
+        out.extend(found);
+        let mut set = lock(&self.clean_pieces);
+        if set.len() + clean.len() > MAX_PIECES {
+            set.clear();
+        }
+        set.extend(clean.into_iter().map(|i| cut.pieces[i].key));
     }
 
     fn cell_key(&self, raw_cell: &str, v3: bool) -> CellKey {

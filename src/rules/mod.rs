@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod engine;
 pub mod filters;
 pub mod memo;
+mod pieces;
 pub mod select;
 pub mod validate;
 
