@@ -48,13 +48,14 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         },
         // Blobs over the limit are read whole (gix inflates objects whole) and scanned in windows.
         max_blob_size: None,
+        // Sizes are counted as blobs are read.
+        skip_sizes: true,
     };
     let inventory = Inventory::build(&repo, &options)?;
     let stats = inventory.stats();
     let mut report = AuditReport {
         commits: stats.commits,
         blobs: stats.blobs,
-        bytes: stats.blob_bytes,
         refs: inventory.tips().len(),
         ref_table: inventory.refs().clone(),
         repository: repository_name(&layout),
@@ -65,7 +66,8 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         .extend(inventory.notices().iter().cloned().map(Diagnostic::from));
 
     // 2. Scan each blob once, in parallel.
-    let (findings, diagnostics) = scan_blobs(scanner, &repo, &inventory, req.progress);
+    let (findings, diagnostics, bytes) = scan_blobs(scanner, &repo, &inventory, req.progress);
+    report.bytes = bytes;
     report.diagnostics.extend(diagnostics);
 
     // 3. Attribute only the blobs that have findings, in one pass over history; the refs that
@@ -198,13 +200,12 @@ fn scan_blobs(
     repo: &history::Repo,
     inventory: &Inventory,
     progress: bool,
-) -> (Found, Vec<Diagnostic>) {
+) -> (Found, Vec<Diagnostic>, u64) {
     let found: Mutex<Found> = Mutex::new(HashMap::new());
     let diags: Mutex<Vec<Diagnostic>> = Mutex::new(Vec::new());
     let counters = Arc::new(Counters::default());
-    let total_bytes: u64 = inventory.blobs().iter().map(|b| b.size).sum();
     let ticker = (progress && std::io::stderr().is_terminal())
-        .then(|| spawn_progress(counters.clone(), inventory.blobs().len(), total_bytes));
+        .then(|| spawn_progress(counters.clone(), inventory.blobs().len()));
     let provenance = Provenance::WorkTree;
     let notices = inventory.read_blobs_parallel(repo, |entry, bytes| {
         counters.blobs.fetch_add(1, Ordering::Relaxed);
@@ -246,6 +247,7 @@ fn scan_blobs(
     (
         found.into_inner().expect("all scan threads have finished"),
         diagnostics,
+        counters.bytes.load(Ordering::Relaxed),
     )
 }
 
@@ -257,7 +259,7 @@ struct Counters {
 }
 
 /// A progress line on stderr: blobs scanned, MB/s, ETA.
-fn spawn_progress(c: Arc<Counters>, blobs: usize, bytes: u64) -> std::thread::JoinHandle<()> {
+fn spawn_progress(c: Arc<Counters>, blobs: usize) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let start = Instant::now();
         while !c.done.load(Ordering::Relaxed) {
@@ -268,8 +270,9 @@ fn spawn_progress(c: Arc<Counters>, blobs: usize, bytes: u64) -> std::thread::Jo
             );
             let secs = start.elapsed().as_secs_f64().max(0.001);
             let rate = b as f64 / secs;
-            let eta = if rate > 0.0 {
-                bytes.saturating_sub(b) as f64 / rate
+            // Sizes are known only once read: the estimate goes by blobs.
+            let eta = if n > 0 {
+                blobs.saturating_sub(n) as f64 * secs / n as f64
             } else {
                 0.0
             };

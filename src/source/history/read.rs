@@ -39,8 +39,9 @@ where
             }
             let end = (start + CHUNK).min(blobs.len());
             for entry in &blobs[start..end] {
-                releaser.read(entry.size);
-                if let Err(n) = read_one(&local, entry, &mut buf, &f) {
+                let read = read_one(&local, entry, &mut buf, &f);
+                releaser.read(buf.len() as u64);
+                if let Err(n) = read {
                     notices
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -41,7 +41,7 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
     let commits = walk_commits(&local, commit_tips, options.since, &mut notices)?;
 
     // 3. Every unique tree, at every path it appears at; the blobs in them.
-    let mut collector = Collector::new(&options.paths);
+    let mut collector = Collector::new(&options.paths, PackIndexes::open(&local));
     let mut roots = Vec::with_capacity(commits.len());
     for commit in &commits {
         roots.push((commit.tree, commit.id.to_string()));
@@ -59,7 +59,7 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
 
     // 4. Sizes, the size limit, and the reading order.
     let trees_read = collector.trees_read;
-    let blobs = collector.finish(repo, options.max_blob_size, &mut notices);
+    let blobs = collector.finish(repo, options, &mut notices);
     // Listing trees and blob headers touched most of the packs; none of it is needed as such.
     super::pages::release_mapped_packs();
 
@@ -67,7 +67,7 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
         commits: commits.len(),
         trees_read,
         blobs: blobs.len(),
-        blob_bytes: blobs.iter().map(|b| b.size).sum(),
+        blob_bytes: blobs.iter().filter_map(|b| b.size).sum(),
     };
     Ok(Inventory {
         tips,
@@ -185,12 +185,42 @@ struct Visit {
     order: (u32, u64),
 }
 
-/// Where an object sits: (pack, offset), loose objects after all packs.
-fn pack_order(repo: &gix::Repository, id: gix::ObjectId, buf: &mut Vec<u8>) -> (u32, u64) {
-    use gix::odb::pack::Find as _;
-    match repo.objects.location_by_oid(&id, buf) {
-        Ok(Some(location)) => (location.pack_id, location.pack_offset),
-        _ => (u32::MAX, 0),
+/// The pack indexes of a repository, opened once to tell where objects sit without reading
+/// them (gix's `location_by_oid` inflates the whole entry to measure it: every blob was
+/// decompressed once more just to be sorted).
+pub(super) struct PackIndexes(Vec<gix::odb::pack::index::File>);
+
+impl PackIndexes {
+    /// Every `objects/pack/*.idx` that opens, in name order; alternates and unreadable indexes
+    /// are left out, and their objects sort as loose ones (the order is only a speed-up).
+    pub(super) fn open(repo: &gix::Repository) -> Self {
+        let dir = repo.objects.store_ref().path().join("pack");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+            .collect();
+        paths.sort();
+        PackIndexes(
+            paths
+                .iter()
+                .filter_map(|p| gix::odb::pack::index::File::at(p, repo.object_hash()).ok())
+                .collect(),
+        )
+    }
+
+    /// Where an object sits: (pack, offset), loose objects after all packs.
+    pub(super) fn order(&self, id: &gix::oid) -> (u32, u64) {
+        self.0
+            .iter()
+            .enumerate()
+            .find_map(|(i, idx)| {
+                idx.lookup(id)
+                    .map(|n| (i as u32, idx.pack_offset_at_index(n)))
+            })
+            .unwrap_or((u32::MAX, 0))
     }
 }
 
@@ -238,10 +268,11 @@ struct Collector<'f> {
     path: String,
     trees_read: usize,
     pages: super::pages::Releaser,
+    packs: PackIndexes,
 }
 
 impl<'f> Collector<'f> {
-    fn new(filter: &'f PathFilter) -> Self {
+    fn new(filter: &'f PathFilter, packs: PackIndexes) -> Self {
         let mut dirs = Interner::default();
         dirs.intern("");
         Collector {
@@ -254,6 +285,7 @@ impl<'f> Collector<'f> {
             path: String::new(),
             trees_read: 0,
             pages: Default::default(),
+            packs,
         }
     }
 
@@ -313,7 +345,7 @@ impl<'f> Collector<'f> {
         let mut next = Vec::new();
         while !level.is_empty() {
             for visit in &mut level {
-                visit.order = pack_order(repo, visit.tree, &mut buf);
+                visit.order = self.packs.order(&visit.tree);
             }
             level.sort_unstable_by_key(|v| v.order);
             for visit in level.drain(..) {
@@ -458,32 +490,29 @@ impl<'f> Collector<'f> {
     /// Looks up sizes (in parallel), drops missing and oversized blobs with a notice each, and
     /// sorts the rest by their place in the packs so that reading them streams through each
     /// pack once and finds delta bases in the cache.
-    fn finish(
-        self,
-        repo: &Repo,
-        max_size: Option<u64>,
-        notices: &mut Vec<Notice>,
-    ) -> Vec<BlobEntry> {
+    fn finish(self, repo: &Repo, options: &Options, notices: &mut Vec<Notice>) -> Vec<BlobEntry> {
+        let max_size = options.max_blob_size;
+        let sizes = !options.skip_sizes || max_size.is_some();
         let Collector {
             files,
             blobs,
             pages,
+            packs,
             ..
         } = self;
         let looked_up: Vec<Lookup> = blobs
             .par_iter()
             .with_min_len(512)
             .map_init(
-                || {
-                    // Sizes come from entry headers; no decoded objects to cache.
-                    let mut local = repo.local(0);
-                    // Pack positions are only handed out by handles that keep packs mapped.
-                    local.objects.prevent_pack_unload();
-                    (local, Vec::new())
-                },
-                |(repo, buf), (id, _)| {
+                // Sizes come from entry headers; no decoded objects to cache.
+                || repo.local(0),
+                |repo, (id, _)| {
                     pages.read(0);
-                    look_up(repo, *id, buf)
+                    if sizes {
+                        look_up(repo, &packs, *id)
+                    } else {
+                        locate(repo, &packs, *id)
+                    }
                 },
             )
             .collect();
@@ -497,7 +526,7 @@ impl<'f> Collector<'f> {
             let first = paths.first().map(|p| p.to_string()).unwrap_or_default();
             match found {
                 Lookup::Found { size, order } => {
-                    if max_size.is_some_and(|max| size > max) {
+                    if let Some(size) = size.filter(|s| max_size.is_some_and(|max| *s > max)) {
                         notices.push(notice(
                             first,
                             DiagnosticKind::TooLarge,
@@ -534,20 +563,29 @@ impl<'f> Collector<'f> {
 enum Lookup {
     /// `order` is (pack, offset); loose objects sort after all packs.
     Found {
-        size: u64,
+        size: Option<u64>,
         order: (u32, u64),
     },
     Missing,
     Failed(String),
 }
 
-fn look_up(repo: &gix::Repository, id: gix::ObjectId, buf: &mut Vec<u8>) -> Lookup {
+fn look_up(repo: &gix::Repository, packs: &PackIndexes, id: gix::ObjectId) -> Lookup {
     match repo.objects.try_header(&id) {
         Ok(Some(header)) => Lookup::Found {
-            size: header.size,
-            order: pack_order(repo, id, buf),
+            size: Some(header.size),
+            order: packs.order(&id),
         },
         Ok(None) => Lookup::Missing,
         Err(e) => Lookup::Failed(e.to_string()),
+    }
+}
+
+/// Where a blob is, without its size: an index lookup, no inflating.
+fn locate(repo: &gix::Repository, packs: &PackIndexes, id: gix::ObjectId) -> Lookup {
+    use gix::objs::Exists as _;
+    match packs.order(&id) {
+        (u32::MAX, _) if !repo.objects.exists(&id) => Lookup::Missing,
+        order => Lookup::Found { size: None, order },
     }
 }
