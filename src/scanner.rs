@@ -161,7 +161,7 @@ impl Scanner {
         }
         let mut findings = match memo {
             Some(m) => {
-                let all = self.scan_segments(item, &text, &doc, None, None);
+                let all = self.scan_segments((item, &text, &doc), None, None);
                 remember_clean_cells(m, &text, &doc, &all);
                 same_output_once(all)
             }
@@ -229,16 +229,14 @@ impl Scanner {
         fresh: Option<&NewLines>,
         own: Option<&std::ops::Range<usize>>,
     ) -> Vec<Finding> {
-        same_output_once(self.scan_segments(item, raw, doc, fresh, own))
+        same_output_once(self.scan_segments((item, raw, doc), fresh, own))
     }
 
-    /// [`Scanner::scan_document`] before identical outputs are merged: every segment's own
-    /// findings.
+    /// [`Scanner::scan_document`] before the renderings of one output are merged: every
+    /// segment's own findings.
     fn scan_segments(
         &self,
-        item: &View,
-        raw: &str,
-        doc: &Document,
+        (item, raw, doc): (&View, &str, &Document),
         fresh: Option<&NewLines>,
         own: Option<&std::ops::Range<usize>>,
     ) -> Vec<Finding> {
