@@ -58,7 +58,8 @@ pub struct Attributed {
 }
 
 thread_local! {
-    /// Attribution runs on one thread; its tree reads count towards releasing pack pages.
+    /// Each attribution pass runs on one thread; its tree reads count towards releasing pack
+    /// pages.
     static PAGES: super::pages::Releaser = super::pages::Releaser::default();
 }
 
@@ -72,16 +73,23 @@ pub(super) fn attribute(
     blobs: &[BlobId],
     sets: &mut RefSets,
 ) -> Result<Attributed, Error> {
-    let local = repo.local(super::PACK_CACHE_BYTES);
-
     // 1. The (blob, path) pairs to attribute, and a trie of their paths.
     let targets = Targets::new(inventory, blobs);
 
-    // 2. The introducing commit of each pair, and its rank, in one parents-first pass.
-    let (introducers, ranks, intro_trees) = find_introducers(&local, &inventory.commits, &targets);
-
-    // 3. The tips that still contain each blob.
-    let (present, tip_trees, tip_trees_read) = tips_containing(&local, inventory, &targets, sets);
+    // 2. The introducing commit of each pair, and its rank, in one parents-first pass; and, at
+    //    the same time (they read history independently), 3. the tips that still contain each
+    //    blob.
+    let ((introducers, ranks, intro_trees), (present, tip_trees, tip_trees_read)) = rayon::join(
+        || {
+            let local = repo.local(super::PACK_CACHE_BYTES);
+            find_introducers(&local, &inventory.commits, &targets)
+        },
+        || {
+            let local = repo.local(super::PACK_CACHE_BYTES);
+            tips_containing(&local, inventory, &targets, sets)
+        },
+    );
+    let local = repo.local(0);
 
     // 4. Commit details for the report, read once per commit.
     let mut infos: HashMap<u32, CommitInfo> = HashMap::new();
