@@ -65,8 +65,11 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         .diagnostics
         .extend(inventory.notices().iter().cloned().map(Diagnostic::from));
 
-    // 2. Scan each blob once, in parallel.
-    let (findings, diagnostics, bytes) = scan_blobs(scanner, &repo, &inventory, req.progress);
+    // 2. Scan each blob once, in parallel; commit and tag messages at the same time.
+    let ((findings, diagnostics, bytes), messages) = rayon::join(
+        || scan_blobs(scanner, &repo, &inventory, req.progress),
+        || scan_messages(scanner, &repo, &inventory),
+    );
     report.bytes = bytes;
     report.diagnostics.extend(diagnostics);
 
@@ -95,14 +98,15 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
             }
         }
     }
-    occurrences.extend(scan_messages(
-        scanner,
-        &repo,
-        &inventory,
-        &mut sets,
-        &mut report,
-    ));
+    report
+        .diagnostics
+        .extend(messages.notices.iter().cloned().map(Diagnostic::from));
+    occurrences.extend(message_occurrences(&inventory, &messages, &mut sets));
     report.groups = AuditReport::group(occurrences, &mut sets);
+    // Blobs are scanned on several threads: the same audit gives the same report.
+    report
+        .diagnostics
+        .sort_by(|a, b| (&a.path, &a.commit, &a.message).cmp(&(&b.path, &b.commit, &b.message)));
     report.stats = WorkStats {
         tips: inventory.tips().len(),
         commits: stats.commits,
@@ -122,21 +126,25 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
 /// Commit and tag messages, each scanned once for credentials (git metadata names people by
 /// design, so personal-data rules do not apply); the refs that reach a message are worked out
 /// only for messages with findings.
+/// Commit and tag messages, what could not be read of them, and the findings in each message
+/// that has any (by index into `messages`).
+struct MessageFindings {
+    messages: Vec<history::Message>,
+    notices: Vec<crate::source::Notice>,
+    found: Vec<(usize, Vec<Finding>)>,
+}
+
 fn scan_messages(
     scanner: &Scanner,
     repo: &history::Repo,
     inventory: &Inventory,
-    sets: &mut RefSets,
-    report: &mut AuditReport,
-) -> Vec<Occurrence> {
+) -> MessageFindings {
     use rayon::prelude::*;
     let (messages, notices) = inventory.read_messages(repo);
-    report
-        .diagnostics
-        .extend(notices.into_iter().map(Diagnostic::from));
-    let found: Vec<(&history::Message, Vec<Finding>)> = messages
+    let found: Vec<(usize, Vec<Finding>)> = messages
         .par_iter()
-        .filter_map(|m| {
+        .enumerate()
+        .filter_map(|(i, m)| {
             let origin = if m.tag {
                 Origin::TagMessage
             } else {
@@ -156,16 +164,29 @@ fn scan_messages(
                 .filter(|f| origin.reports(&f.rule))
                 .map(|f| Finding { origin, ..f })
                 .collect();
-            (!findings.is_empty()).then_some((m, findings))
+            (!findings.is_empty()).then_some((i, findings))
         })
         .collect();
-    let which: Vec<&history::Message> = found.iter().map(|(m, _)| *m).collect();
+    MessageFindings {
+        messages,
+        notices,
+        found,
+    }
+}
+
+/// One occurrence per message finding, with the refs that reach the message.
+fn message_occurrences(
+    inventory: &Inventory,
+    m: &MessageFindings,
+    sets: &mut RefSets,
+) -> Vec<Occurrence> {
+    let which: Vec<&history::Message> = m.found.iter().map(|(i, _)| &m.messages[*i]).collect();
     let reached = inventory.reach(&which, sets);
     let mut out = Vec::new();
-    for ((_, findings), (rank, refs)) in found.into_iter().zip(reached) {
+    for ((_, findings), (rank, refs)) in m.found.iter().zip(reached) {
         for finding in findings {
             out.push(Occurrence {
-                finding,
+                finding: finding.clone(),
                 rank: Some(rank),
                 refs: refs.clone(),
             });
