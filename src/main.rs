@@ -501,7 +501,7 @@ fn audit(a: AuditArgs) -> Result<u8> {
         Err(_) => dir.clone(),
     };
     let s = settings(Some(&root), &a.common)?;
-    let scanner = scanner(&s, &a.out)?.with_memo();
+    let scanner = scanner(&s, &a.out)?.with_history_memo();
     let refs = match a.refs.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] | ["all"] => RefSelection::All,
         ["branches"] => RefSelection::Branches,

@@ -80,9 +80,18 @@ impl Scanner {
     }
 
     /// Remembers match results by segment text, for scans that meet the same cells many times
-    /// (the history audit, large pushes).
+    /// (large pushes). Exact: only byte-identical texts and cells are taken from the memo.
     pub fn with_memo(mut self) -> Self {
         self.memo = Some(Memo::default());
+        self
+    }
+
+    /// [`Scanner::with_memo`] for the history audit, which also scans long texts met again only
+    /// where they changed (see `rules/pieces.rs`). That rests on matches reaching no further than
+    /// 40 lines, which holds for every built-in rule but is an assumption: it is for reports on
+    /// history, never for a gate, where a pusher chooses the content.
+    pub fn with_history_memo(mut self) -> Self {
+        self.memo = Some(Memo::with_pieces());
         self
     }
 

@@ -41,6 +41,8 @@ pub struct Memo {
     clean_cells: Mutex<HashSet<CellKey>>,
     /// Pieces of long texts (see `pieces`) scanned with no match in them, by name.
     clean_pieces: Mutex<HashSet<(u64, u64)>>,
+    /// Whether long texts are scanned a changed piece at a time.
+    pieces: bool,
     /// Keyed at random per process, so that no content can be made to collide with another on
     /// purpose, and fast enough to name every line of gigabytes of history (SipHash was a tenth
     /// of the audit's time); two independent keys give 128 bits.
@@ -48,6 +50,14 @@ pub struct Memo {
 }
 
 impl Memo {
+    /// A memo that also scans long texts met again only where they changed.
+    pub fn with_pieces() -> Self {
+        Memo {
+            pieces: true,
+            ..Memo::default()
+        }
+    }
+
     /// The key: two independent 64-bit hashes and the length, so that a collision would need
     /// two simultaneous 64-bit collisions between texts of equal length.
     fn key(&self, text: &str, ctx: Context) -> Key {
@@ -76,7 +86,7 @@ impl Memo {
             return;
         }
         let before = out.len();
-        if pieces::can_cut(text) {
+        if self.pieces && pieces::can_cut(text) {
             self.scan_changed_pieces(text, ctx, out, scan);
         } else {
             scan(text, out);

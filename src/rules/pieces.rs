@@ -8,7 +8,12 @@
 //! and at most [`REACH`] lines around it (the longest context window of any rule is 30 lines,
 //! values sit within a line or two of their names). A piece whose name was seen with no match
 //! anywhere in it has none now either. Texts with a PEM block, whose base64 body can run for a
-//! hundred lines, are always scanned whole (see [`can_cut`]).
+//! hundred lines, are always scanned whole (see [`can_cut`]); the first version of any text is
+//! scanned whole too (all its pieces are new, and their regions merge).
+//!
+//! The bound is an assumption about the rules, not something a regex guarantees (`\s*` may
+//! cross any number of blank lines), so only the history audit uses pieces; the gates, where the
+//! pusher chooses the content, scan whole texts.
 
 use std::hash::{BuildHasher, Hasher};
 
