@@ -1192,3 +1192,55 @@ fn cells_seen_before_are_still_reported_at_every_path_and_commit() {
         ]
     );
 }
+
+/// A long text met again in later commits is scanned only where it changed (the audit's pieces):
+/// a key added far down in the second version and a key kept from the first are both reported,
+/// with their introducing commits and their lines, and an edit elsewhere adds nothing.
+#[test]
+fn long_file_edited_across_commits_reports_each_key_once_at_its_line() {
+    let repo = TestRepo::new();
+    let row = |i: usize| {
+        format!(
+            "{i:05},2024-03-{:02},orbit-run,{},ok\n",
+            i % 28 + 1,
+            i * 37 % 1000
+        )
+    };
+    let rows = |edit: &dyn Fn(usize) -> Option<String>| -> String {
+        (0..3000)
+            .map(|i| edit(i).unwrap_or_else(|| row(i)))
+            .collect()
+    };
+    let (old_key, new_key) = (aws_key_id_numbered(3), aws_key_id_numbered(11));
+    let v1 = rows(&|i| (i == 100).then(|| format!("00100,aws key id {old_key}\n")));
+    assert!(v1.len() > 64 * 1024, "long enough to be cut into pieces");
+    repo.write("runs/log.csv", &v1);
+    let c1 = repo.commit_all("run log");
+    let v2 = rows(&|i| match i {
+        100 => Some(format!("00100,aws key id {old_key}\n")),
+        2000 => Some(format!("02000,aws key id {new_key}\n")),
+        _ => None,
+    });
+    repo.write("runs/log.csv", &v2);
+    let c2 = repo.commit_all("more runs");
+    let v3 = v2.replacen("00500,", "00500 (rerun),", 1);
+    repo.write("runs/log.csv", &v3);
+    repo.commit_all("rerun 500");
+    let (report, code) = audit_json(&repo, &[]);
+    assert_eq!(code, 1);
+    let found = |key: &str| {
+        let fp = nbguard::finding::fingerprint("secret.aws.access-key-id", key);
+        let g = groups(&report)
+            .iter()
+            .find(|g| g["fingerprint"] == fp.as_str())
+            .unwrap_or_else(|| panic!("{key} is reported:\n{report:#}"));
+        let o = &g["occurrences"][0];
+        (
+            o["commit"]["id"].as_str().expect("a commit").to_owned(),
+            o["line"].as_u64().expect("a line"),
+        )
+    };
+    assert_eq!(found(&old_key), (c1, 101));
+    assert_eq!(found(&new_key), (c2, 2001));
+    assert_eq!(groups(&report).len(), 2, "{report:#}");
+}
