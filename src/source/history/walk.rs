@@ -23,7 +23,7 @@ use super::{
 };
 
 pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> {
-    let mut local = repo.local(super::PACK_CACHE_BYTES);
+    let local = repo.local(super::PACK_CACHE_BYTES);
     let mut notices = Vec::new();
 
     // 1. The tips, peeled.
@@ -53,7 +53,8 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
             TipKind::Commit => {}
         }
     }
-    collector.walk(&mut local, roots, &mut notices);
+    let hash = local.object_hash();
+    collector.walk(repo, hash, roots, &mut notices);
     // Its caches are not needed any more; free them before the next step allocates its own.
     drop(local);
 
@@ -183,6 +184,38 @@ struct Visit {
     dir: u32,
     context: u32,
     order: (u32, u64),
+}
+
+/// Trees decoded in parallel before they are listed in order: enough to keep both cores busy,
+/// few enough (tens of KB each at most) to hold in memory at once.
+const TREE_BATCH: usize = 2048;
+
+/// A tree's bytes, or what was found instead: another kind of object, nothing, or an error.
+type TreeRead = Result<Vec<u8>, Result<Option<gix::object::Kind>, String>>;
+
+/// Reads the trees of `batch` (in pack order) on all cores, each worker a contiguous run of it so
+/// that delta bases are still found in its cache.
+fn read_trees(repo: &Repo, batch: &[Visit]) -> Vec<TreeRead> {
+    let per_worker = batch.len().div_ceil(rayon::current_num_threads()).max(1);
+    let runs: Vec<Vec<_>> = batch
+        .par_chunks(per_worker)
+        .map(|run| {
+            let local = repo.local(super::PACK_CACHE_BYTES);
+            let mut buf = Vec::new();
+            run.iter()
+                .map(
+                    |visit| match local.objects.try_find(&visit.tree, &mut buf) {
+                        Ok(Some(data)) if data.kind == gix::object::Kind::Tree => {
+                            Ok(data.data.to_vec())
+                        }
+                        Ok(other) => Err(Ok(other.map(|d| d.kind))),
+                        Err(e) => Err(Err(e.to_string())),
+                    },
+                )
+                .collect()
+        })
+        .collect();
+    runs.into_iter().flatten().collect()
 }
 
 /// The pack indexes of a repository, opened once to tell where objects sit without reading
@@ -322,12 +355,11 @@ impl<'f> Collector<'f> {
     /// `fast-import`'s) whose chains run oldest to newest.
     fn walk(
         &mut self,
-        repo: &mut gix::Repository,
+        repo: &Repo,
+        hash: gix::hash::Kind,
         roots: Vec<(gix::ObjectId, String)>,
         notices: &mut Vec<Notice>,
     ) {
-        // Pack positions are only handed out by handles that keep packs mapped.
-        repo.objects.prevent_pack_unload();
         let mut contexts = Vec::new();
         let mut level = Vec::new();
         for (tree, context) in roots {
@@ -341,50 +373,48 @@ impl<'f> Collector<'f> {
                 contexts.push(context);
             }
         }
-        let mut buf = Vec::new();
         let mut next = Vec::new();
         while !level.is_empty() {
             for visit in &mut level {
                 visit.order = self.packs.order(&visit.tree);
             }
             level.sort_unstable_by_key(|v| v.order);
-            for visit in level.drain(..) {
-                self.read_tree(repo, visit, &contexts, &mut buf, &mut next, notices);
+            for batch in level.chunks(TREE_BATCH) {
+                for (visit, data) in batch.iter().zip(read_trees(repo, batch)) {
+                    match data {
+                        Ok(data) => {
+                            self.list_tree(visit, &data, hash, &contexts, &mut next, notices)
+                        }
+                        Err(found) => {
+                            let context = &contexts[visit.context as usize];
+                            notices.push(self.tree_notice(visit.tree, visit.dir, context, found));
+                        }
+                    }
+                }
             }
+            level.clear();
             std::mem::swap(&mut level, &mut next);
         }
     }
 
     /// Lists one tree: its blobs are recorded, its subtrees not yet read at their path are
     /// queued in `next`.
-    fn read_tree(
+    fn list_tree(
         &mut self,
-        repo: &gix::Repository,
-        visit: Visit,
+        visit: &Visit,
+        data: &[u8],
+        hash: gix::hash::Kind,
         contexts: &[String],
-        buf: &mut Vec<u8>,
         next: &mut Vec<Visit>,
         notices: &mut Vec<Notice>,
     ) {
         let Visit {
             tree, dir, context, ..
-        } = visit;
+        } = *visit;
         let context = &contexts[context as usize];
-        let data = match repo.objects.try_find(&tree, buf) {
-            Ok(Some(data)) if data.kind == gix::object::Kind::Tree => data,
-            other => {
-                notices.push(self.tree_notice(
-                    tree,
-                    dir,
-                    context,
-                    other.map(|d| d.map(|d| d.kind)),
-                ));
-                return;
-            }
-        };
         self.trees_read += 1;
-        self.pages.read(data.data.len() as u64);
-        for entry in gix::objs::TreeRefIter::from_bytes(data.data, repo.object_hash()) {
+        self.pages.read(data.len() as u64);
+        for entry in gix::objs::TreeRefIter::from_bytes(data, hash) {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
@@ -430,7 +460,7 @@ impl<'f> Collector<'f> {
         tree: gix::ObjectId,
         dir: u32,
         context: &str,
-        found: Result<Option<gix::object::Kind>, gix::Error>,
+        found: Result<Option<gix::object::Kind>, String>,
     ) -> Notice {
         let at = match self.dirs.get(dir) {
             "" => "the root".to_owned(),
