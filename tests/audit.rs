@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::process::Output;
 
+use common::report::{group_of, occurrences, places};
 use common::{
     aws_key_id_numbered, describe, github_token, password_line, pem_private_key, CellOutput,
     Notebook, TestRepo, Who, DEFAULT_WHO,
@@ -335,27 +336,6 @@ fn strings(v: &Value) -> Vec<String> {
         .expect("an array")
         .iter()
         .map(|s| s.as_str().expect("a string").to_owned())
-        .collect()
-}
-
-/// The (path, commit) of each occurrence of a group, in report order.
-fn occurrences(g: &Value) -> Vec<(String, String)> {
-    places(g).into_iter().map(|(p, c, _)| (p, c)).collect()
-}
-
-/// The (path, commit, cell) of each occurrence of a group, in report order.
-fn places(g: &Value) -> Vec<(String, String, Option<u64>)> {
-    g["occurrences"]
-        .as_array()
-        .expect("occurrences is an array")
-        .iter()
-        .map(|o| {
-            (
-                o["path"].as_str().expect("a path").to_owned(),
-                o["commit"]["id"].as_str().expect("a commit id").to_owned(),
-                o["cell"].as_u64(),
-            )
-        })
         .collect()
 }
 
@@ -1173,11 +1153,7 @@ fn cells_seen_before_are_still_reported_at_every_path_and_commit() {
     let c2 = repo.commit_all("copy of the second cell");
     let (report, code) = audit_json(&repo, &[]);
     assert_eq!(code, 1);
-    let fp = nbguard::finding::fingerprint("secret.aws.access-key-id", &key);
-    let g = groups(&report)
-        .iter()
-        .find(|g| g["fingerprint"] == fp.as_str())
-        .unwrap_or_else(|| panic!("the key is reported:\n{report:#}"));
+    let g = group_of(&report, "secret.aws.access-key-id", &key);
     let got: Vec<_> = places(g)
         .into_iter()
         .collect::<BTreeSet<_>>()
@@ -1229,11 +1205,7 @@ fn long_file_edited_across_commits_reports_each_key_once_at_its_line() {
     let (report, code) = audit_json(&repo, &[]);
     assert_eq!(code, 1);
     let found = |key: &str| {
-        let fp = nbguard::finding::fingerprint("secret.aws.access-key-id", key);
-        let g = groups(&report)
-            .iter()
-            .find(|g| g["fingerprint"] == fp.as_str())
-            .unwrap_or_else(|| panic!("{key} is reported:\n{report:#}"));
+        let g = group_of(&report, "secret.aws.access-key-id", key);
         let o = &g["occurrences"][0];
         (
             o["commit"]["id"].as_str().expect("a commit").to_owned(),

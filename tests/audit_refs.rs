@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Output;
 
+use common::report::{group_of, occurrences};
 use common::{
     aws_key_id_numbered, describe, github_token, CellOutput, Notebook, TestRepo, DEFAULT_WHO,
 };
@@ -28,30 +29,6 @@ fn audit_json(repo: &TestRepo, args: &[&str]) -> (Value, Output) {
     let report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{}", describe(&out)));
     (report, out)
-}
-
-fn group_of<'a>(report: &'a Value, rule: &str, secret: &str) -> &'a Value {
-    let fp = nbguard::finding::fingerprint(rule, secret);
-    report["findings"]
-        .as_array()
-        .expect("findings is an array")
-        .iter()
-        .find(|g| g["fingerprint"] == fp.as_str())
-        .unwrap_or_else(|| panic!("no group for {rule}:\n{report:#}"))
-}
-
-fn occurrences(g: &Value) -> Vec<(String, String)> {
-    g["occurrences"]
-        .as_array()
-        .expect("occurrences is an array")
-        .iter()
-        .map(|o| {
-            (
-                o["path"].as_str().expect("a path").to_owned(),
-                o["commit"]["id"].as_str().expect("a commit").to_owned(),
-            )
-        })
-        .collect()
 }
 
 fn report_notebook(token_line: Option<&str>, revision: usize) -> String {

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod python;
+pub mod report;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
