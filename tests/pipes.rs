@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{aws_key_id, Notebook, TestRepo};
+use common::{leaky_repo, Notebook};
 use std::process::{Command, Output, Stdio};
 
 /// Which of the standard streams to close before the command runs.
@@ -55,14 +55,6 @@ fn assert_quiet(what: &str, (code, text): (Option<i32>, String), expected: i32) 
     assert!(!text.contains("panicked"), "{what}: {text}");
     assert!(!text.contains("Broken pipe"), "{what}: {text}");
     assert_eq!(code, Some(expected), "{what}: {text}");
-}
-
-fn leaky_repo() -> TestRepo {
-    let repo = TestRepo::new();
-    let nb = Notebook::new().code(&format!("key = \"{}\"\n", aws_key_id()));
-    repo.write("analysis.ipynb", nb.to_json());
-    repo.commit_all("analysis");
-    repo
 }
 
 #[test]

@@ -5,16 +5,7 @@
 
 mod common;
 
-use common::{aws_key_id, describe, stderr, Notebook, TestRepo};
-
-/// A repository with one committed notebook holding an AWS key id in a code cell.
-fn leaky_repo() -> TestRepo {
-    let repo = TestRepo::new();
-    let nb = Notebook::new().code(&format!("key = \"{}\"\n", aws_key_id()));
-    repo.write("analysis.ipynb", nb.to_json());
-    repo.commit_all("analysis");
-    repo
-}
+use common::{aws_key_id, describe, leaky_repo, stderr, Notebook, TestRepo};
 
 fn scan_with_config(repo: &TestRepo, toml: &str) -> std::process::Output {
     repo.write(".nbguard.toml", toml);

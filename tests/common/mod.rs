@@ -781,6 +781,15 @@ pub fn json_unicode_escape(json: &str, secret: &str) -> String {
     json.replace(secret, &escaped)
 }
 
+/// A repository with one committed notebook holding an AWS key id in a code cell.
+pub fn leaky_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    let nb = Notebook::new().code(&format!("key = \"{}\"\n", aws_key_id()));
+    repo.write("analysis.ipynb", nb.to_json());
+    repo.commit_all("analysis");
+    repo
+}
+
 /// An AWS access key id of the documented shape (not a real key).
 pub fn aws_key_id() -> String {
     ["AK", "IA", "Z7QRT2XKPL4MW3VN"].concat()
