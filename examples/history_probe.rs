@@ -74,12 +74,14 @@ fn main() -> Result<()> {
     let notices = if no_read {
         Vec::new()
     } else {
-        inventory.read_blobs_parallel(&repo, |_, content| {
-            bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
-            if count.fetch_add(1, Ordering::Relaxed).is_multiple_of(500) {
-                peak_anon.fetch_max(memory().0, Ordering::Relaxed);
-            }
-        })
+        inventory
+            .read_blobs_parallel(&repo, |_, content| {
+                bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
+                if count.fetch_add(1, Ordering::Relaxed).is_multiple_of(500) {
+                    peak_anon.fetch_max(memory().0, Ordering::Relaxed);
+                }
+            })
+            .0
     };
     let read = read_started.elapsed();
     let total = started.elapsed();

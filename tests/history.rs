@@ -5,9 +5,10 @@ use std::process::Command;
 
 use nbguard::finding::DiagnosticKind;
 use nbguard::source::history::{
-    Attribution, BlobEntry, BlobId, Inventory, Options, PathFilter, PathOrigin, RefSelection,
-    RefSets, Repo,
+    Attribution, BlobEntry, BlobId, Inventory, Options, PathFilter, PathOrigin, ReadStats,
+    RefSelection, RefSets, Repo,
 };
+use nbguard::source::Notice;
 
 /// Seconds since the epoch of the first commit; each commit is a minute later.
 const EPOCH: i64 = 1_700_000_000;
@@ -645,7 +646,7 @@ fn parallel_reading_yields_every_blob_with_its_content() {
     let inventory = Inventory::build(&repo, &Options::default()).expect("inventory");
     assert_eq!(inventory.blobs().len(), 150);
     let seen = std::sync::Mutex::new(Vec::new());
-    let notices = inventory.read_blobs_parallel(&repo, |entry, content| {
+    let (notices, _) = inventory.read_blobs_parallel(&repo, |entry, content| {
         let expected = format!(
             "cell {}",
             &entry.paths[0]
@@ -662,6 +663,180 @@ fn parallel_reading_yields_every_blob_with_its_content() {
     assert_eq!(seen.len(), 150);
 }
 
+/// Many versions of one notebook, each a small edit of the last: after `gc` most are deltas of
+/// one another, which is what a pack walk is for.
+fn versions_of_one_notebook(r: &mut TestRepo, n: usize) -> Vec<String> {
+    // Varied enough not to compress to nothing, so that blobs are most of the pack (as in a
+    // real notebook history) rather than commits and trees.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let cells: Vec<String> = (0..400)
+        .map(|i| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            format!("row_{i} = compute({:016x}, {:x})", x, x >> 21)
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for v in 0..n {
+        let mut these = cells.clone();
+        these[v * 37 % 400] = format!("edited_in_version = {v}");
+        let refs: Vec<&str> = these.iter().map(String::as_str).collect();
+        let content = notebook(&refs);
+        r.write("analysis.ipynb", &content);
+        r.commit(&format!("version {v}"));
+        versions.push(content);
+    }
+    versions
+}
+
+/// Reads every blob, checking each is handed over once with the content git has for it.
+fn read_all_checked(r: &TestRepo, inventory: &Inventory) -> (Vec<Notice>, ReadStats, usize) {
+    let repo = r.open();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let (notices, stats) = inventory.read_blobs_parallel(&repo, |entry, content| {
+        let expected = r.git(&["cat-file", "blob", &entry.id.to_hex()]);
+        assert_eq!(content, expected.as_bytes(), "content of {}", entry.id);
+        seen.lock().expect("not poisoned").push(entry.id);
+    });
+    let seen = seen.into_inner().expect("not poisoned");
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "a blob was handed over twice");
+    (notices, stats, seen.len())
+}
+
+#[test]
+fn a_packed_history_is_read_by_walking_the_pack_once() {
+    let mut r = TestRepo::new();
+    versions_of_one_notebook(&mut r, 40);
+    r.git(&["gc", "-q", "--aggressive"]);
+    let deltas = r.git(&["verify-pack", "-v", &pack_index(&r)]);
+    assert!(
+        deltas.lines().filter(|l| l.contains(" blob ")).count() > 30
+            && deltas
+                .lines()
+                .any(|l| l.contains(" blob ") && l.split_whitespace().count() == 7),
+        "the versions should be stored as deltas:\n{deltas}"
+    );
+    let inventory = r.inventory(&Options::default());
+    assert_eq!(inventory.blobs().len(), 40);
+    let (notices, stats, read) = read_all_checked(&r, &inventory);
+    assert!(notices.is_empty(), "{notices:?}");
+    assert_eq!(read, 40);
+    assert_eq!(
+        stats,
+        ReadStats {
+            packs_walked: 1,
+            walked: 40,
+            looked_up: 0
+        }
+    );
+
+    // Commits made since the last gc are loose: looked up, and the pack is still walked.
+    r.write("later.ipynb", &notebook(&["after = 'gc'"]));
+    r.commit("after gc");
+    let (notices, stats, read) = read_all_checked(&r, &r.inventory(&Options::default()));
+    assert!(notices.is_empty(), "{notices:?}");
+    assert_eq!(read, 41);
+    assert_eq!(
+        (stats.packs_walked, stats.walked, stats.looked_up),
+        (1, 40, 1)
+    );
+}
+
+#[test]
+fn a_pack_the_audit_uses_little_of_is_not_walked() {
+    let mut r = TestRepo::new();
+    r.write("small.ipynb", &notebook(&["x = 1"]));
+    r.commit("small");
+    r.git(&["branch", "-q", "small"]);
+    for i in 0..30 {
+        let big: Vec<String> = (0..300).map(|j| format!("v{i}_{j} = {}", i * j)).collect();
+        let refs: Vec<&str> = big.iter().map(String::as_str).collect();
+        r.write(&format!("big{i}.ipynb"), &notebook(&refs));
+    }
+    r.commit("big ones");
+    r.git(&["gc", "-q"]);
+    let only_small = r.inventory(&Options {
+        refs: RefSelection::Globs(vec!["refs/heads/small".into()]),
+        ..Options::default()
+    });
+    let (notices, stats, read) = read_all_checked(&r, &only_small);
+    assert!(notices.is_empty(), "{notices:?}");
+    assert_eq!(read, 1);
+    assert_eq!((stats.packs_walked, stats.looked_up), (0, 1));
+}
+
+#[test]
+fn a_corrupt_pack_entry_is_reported_and_every_other_blob_still_read() {
+    let mut r = TestRepo::new();
+    let contents: Vec<String> = (0..20)
+        .map(|i| {
+            let cells: Vec<String> = (0..50)
+                .map(|j| format!("unrelated_{i}_{j} = {}", (i + 3) * (j + 11)))
+                .collect();
+            let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+            notebook(&refs)
+        })
+        .collect();
+    for (i, c) in contents.iter().enumerate() {
+        r.write(&format!("nb{i}.ipynb"), c);
+    }
+    r.commit("twenty notebooks");
+    r.git(&["gc", "-q"]);
+    // Damage the middle of one undeltified blob's compressed data (deltas of it break too).
+    let listing = r.git(&["verify-pack", "-v", &pack_index(&r)]);
+    let fields: Vec<&str> = listing
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() == 5 && f[1] == "blob")
+        .expect("an undeltified blob in the pack");
+    let victim = fields[0].to_owned();
+    let (size_in_pack, offset): (usize, usize) = (
+        fields[3].parse().expect("a number"),
+        fields[4].parse().expect("a number"),
+    );
+    let pack = PathBuf::from(pack_index(&r).replace(".idx", ".pack"));
+    let mut bytes = std::fs::read(&pack).expect("the pack reads");
+    for b in &mut bytes[offset + size_in_pack / 2..offset + size_in_pack / 2 + 8] {
+        *b ^= 0x5a;
+    }
+    let mut perms = std::fs::metadata(&pack).expect("metadata").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&pack, perms).expect("the pack can be made writable");
+    std::fs::write(&pack, bytes).expect("the pack is rewritten");
+
+    let inventory = r.inventory(&Options::default());
+    assert_eq!(inventory.blobs().len(), 20);
+    let (notices, stats, read) = read_all_checked(&r, &inventory);
+    assert_eq!(stats.packs_walked, 1);
+    assert!(!notices.is_empty() && stats.looked_up >= notices.len());
+    assert_eq!(
+        read + notices.len(),
+        20,
+        "every intact blob is read: {notices:?}"
+    );
+    assert!(notices.iter().all(|n| n.kind == DiagnosticKind::Unreadable));
+    assert!(
+        notices.iter().any(|n| n.message.contains(&victim)),
+        "{victim} is reported: {notices:?}"
+    );
+}
+
+/// The path of the repository's only pack index.
+fn pack_index(r: &TestRepo) -> String {
+    let dir = r.path().join(".git/objects/pack");
+    let idx: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("a pack directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    assert_eq!(idx.len(), 1, "one pack expected: {idx:?}");
+    idx[0].to_string_lossy().into_owned()
+}
+
 #[test]
 fn blob_missing_at_read_time_is_a_notice() {
     let mut r = TestRepo::new();
@@ -673,7 +848,7 @@ fn blob_missing_at_read_time_is_a_notice() {
     let a = r.blob_id(&notebook(&["a"]));
     r.delete_loose_object(&a.to_hex());
     let count = std::sync::atomic::AtomicUsize::new(0);
-    let notices = inventory.read_blobs_parallel(&repo, |_, _| {
+    let (notices, _) = inventory.read_blobs_parallel(&repo, |_, _| {
         count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     });
     assert_eq!(count.into_inner(), 1);

@@ -66,7 +66,7 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         .extend(inventory.notices().iter().cloned().map(Diagnostic::from));
 
     // 2. Scan each blob once, in parallel; commit and tag messages at the same time.
-    let ((findings, diagnostics, bytes), messages) = rayon::join(
+    let ((findings, diagnostics, bytes, read), messages) = rayon::join(
         || scan_blobs(scanner, &repo, &inventory, req.progress),
         || scan_messages(scanner, &repo, &inventory),
     );
@@ -75,7 +75,9 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
 
     // 3. Attribute only the blobs that have findings, in one pass over history; the refs that
     //    hold each blob come back as a shared set.
-    let with_findings: Vec<BlobId> = findings.keys().copied().collect();
+    // Sorted, so that the same audit interns the same ref sets whatever order threads found them in.
+    let mut with_findings: Vec<BlobId> = findings.keys().copied().collect();
+    with_findings.sort_unstable();
     let mut sets = RefSets::default();
     let attributed = inventory.attribute(&repo, &with_findings, &mut sets)?;
 
@@ -112,6 +114,8 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         commits: stats.commits,
         trees_read: stats.trees_read,
         blobs_read: stats.blobs,
+        packs_walked: read.packs_walked,
+        blobs_walked: read.walked,
         blobs_with_findings: with_findings.len(),
         attribution_trees_read: attributed.trees_read,
         tip_trees: attributed.tip_trees,
@@ -221,14 +225,14 @@ fn scan_blobs(
     repo: &history::Repo,
     inventory: &Inventory,
     progress: bool,
-) -> (Found, Vec<Diagnostic>, u64) {
+) -> (Found, Vec<Diagnostic>, u64, history::ReadStats) {
     let found: Mutex<Found> = Mutex::new(HashMap::new());
     let diags: Mutex<Vec<Diagnostic>> = Mutex::new(Vec::new());
     let counters = Arc::new(Counters::default());
     let ticker = (progress && std::io::stderr().is_terminal())
         .then(|| spawn_progress(counters.clone(), inventory.blobs().len()));
     let provenance = Provenance::WorkTree;
-    let notices = inventory.read_blobs_parallel(repo, |entry, bytes| {
+    let (notices, read) = inventory.read_blobs_parallel(repo, |entry, bytes| {
         counters.blobs.fetch_add(1, Ordering::Relaxed);
         counters
             .bytes
@@ -269,6 +273,7 @@ fn scan_blobs(
         found.into_inner().expect("all scan threads have finished"),
         diagnostics,
         counters.bytes.load(Ordering::Relaxed),
+        read,
     )
 }
 

@@ -144,6 +144,10 @@ pub struct WorkStats {
     pub commits: usize,
     pub trees_read: usize,
     pub blobs_read: usize,
+    /// Packs decoded whole, each entry once, and the blobs read that way; the rest of
+    /// `blobs_read` were looked up one by one.
+    pub packs_walked: usize,
+    pub blobs_walked: usize,
     pub blobs_with_findings: usize,
     pub attribution_trees_read: usize,
     pub tip_trees: usize,

@@ -32,6 +32,7 @@ use crate::source::{CommitInfo, Notice};
 
 pub use attribute::{Attributed, Attribution, PathOrigin};
 pub use messages::Message;
+pub use read::ReadStats;
 pub use refset::{namespace, short, thousands, RefKind, RefSet, RefSets, RefSummary, RefTable};
 
 /// Errors that stop an inventory or an attribution altogether. Problems with single objects are
@@ -377,7 +378,7 @@ impl Inventory {
     /// Reads every blob of the inventory on all cores (rayon) and calls `f` with its content.
     /// `f` runs concurrently on several threads. Blobs that cannot be read are returned as
     /// notices; the others are all passed to `f`, each once.
-    pub fn read_blobs_parallel<F>(&self, repo: &Repo, f: F) -> Vec<Notice>
+    pub fn read_blobs_parallel<F>(&self, repo: &Repo, f: F) -> (Vec<Notice>, ReadStats)
     where
         F: Fn(&BlobEntry, &[u8]) + Sync,
     {

@@ -227,15 +227,7 @@ impl PackIndexes {
     /// Every `objects/pack/*.idx` that opens, in name order; alternates and unreadable indexes
     /// are left out, and their objects sort as loose ones (the order is only a speed-up).
     pub(super) fn open(repo: &gix::Repository) -> Self {
-        let dir = repo.objects.store_ref().path().join("pack");
-        let mut paths: Vec<_> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-            .collect();
-        paths.sort();
+        let paths = super::read::pack_index_paths(repo.objects.store_ref().path());
         PackIndexes(
             paths
                 .iter()
