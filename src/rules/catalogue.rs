@@ -179,6 +179,8 @@ pub struct Compiled {
     pub allow: Vec<Regex>,
     pub allow_match: Vec<Regex>,
     pub context: Option<(Regex, usize)>,
+    /// Where matches lie relative to keyword hits, when the regex proves it.
+    pub locality: Option<super::locality::Locality>,
 }
 
 impl Rule {
@@ -225,6 +227,7 @@ impl Rule {
             Some((c, lines)) => Some((compile_regex(&self.id, "context", c)?, *lines)),
         };
         Ok(Compiled {
+            locality: super::locality::Locality::of(&ascii_classes(&self.pattern), &self.keywords),
             regex,
             secret_group,
             allow,

@@ -7,9 +7,11 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::Instant;
 
-use super::catalogue::{CatalogueError, Rule, Scope};
+use super::catalogue::{CatalogueError, Compiled, Rule, Scope};
 use super::filters;
+use super::locality::Locality;
 use crate::filekind::{Context, Kind};
 
 /// The compiled catalogue.
@@ -27,6 +29,8 @@ pub struct Catalogue {
     always: Vec<u32>,
     /// The regexes of `always` as one set, built on first use.
     always_set: OnceLock<Option<regex::bytes::RegexSet>>,
+    /// Per rule: whether searching windows has been paying off.
+    timing: Vec<Timing>,
 }
 
 /// One accepted match of one rule in one text.
@@ -74,22 +78,30 @@ impl Catalogue {
                 }
             })?;
         Ok(Catalogue {
-            rules,
             prefilter,
             prefilter_dfa: OnceLock::new(),
             keywords,
             scanned: AtomicU64::new(0),
             keyword_rules,
+            timing: rules.iter().map(|_| Timing::default()).collect(),
+            rules,
             always,
             always_set: OnceLock::new(),
         })
     }
 
-    /// The rules whose keywords occur in `text`, plus the keyword-less ones.
-    fn candidates(&self, text: &str, hit: &mut Vec<bool>) -> Vec<u32> {
-        hit.clear();
-        hit.resize(self.rules.len(), false);
-        let mut out = self.always_matching(text);
+    /// The rules whose keywords occur in `text`, with where, plus the keyword-less ones; in
+    /// rule order.
+    fn candidates(&self, text: &str) -> Vec<Candidate> {
+        let mut out: Vec<Candidate> = self
+            .always_matching(text)
+            .into_iter()
+            .map(|rule| Candidate {
+                rule,
+                hits: Vec::new(),
+            })
+            .collect();
+        let mut slot: Vec<u32> = vec![u32::MAX; self.rules.len()];
         let before = self.scanned.fetch_add(text.len() as u64, Ordering::Relaxed);
         let prefilter = if before < DFA_AFTER_BYTES {
             &self.prefilter
@@ -101,13 +113,18 @@ impl Catalogue {
         };
         for m in prefilter.find_overlapping_iter(text) {
             for &r in &self.keyword_rules[m.pattern().as_usize()] {
-                if !hit[r as usize] {
-                    hit[r as usize] = true;
-                    out.push(r);
+                let s = &mut slot[r as usize];
+                if *s == u32::MAX {
+                    *s = out.len() as u32;
+                    out.push(Candidate {
+                        rule: r,
+                        hits: Vec::new(),
+                    });
                 }
+                out[*s as usize].hits.push((m.start(), m.end()));
             }
         }
-        out.sort_unstable();
+        out.sort_unstable_by_key(|c| c.rule);
         out
     }
 
@@ -157,19 +174,25 @@ impl Catalogue {
     pub fn scan_kind(&self, text: &str, ctx: Context, out: &mut Vec<Match>) {
         let unescaped = filters::unescape_breaks(text);
         let text = unescaped.as_deref().unwrap_or(text);
-        let mut hit = Vec::new();
-        for r in self.candidates(text, &mut hit) {
+        for candidate in self.candidates(text) {
+            let r = candidate.rule;
             let rule = &self.rules[r as usize];
             if !ctx.kind.is_authored() && rule.scope == Scope::Authored {
                 continue;
             }
             let compiled = rule.compiled();
-            for caps in compiled.regex.captures_iter(text.as_bytes()) {
-                let whole = caps.get(0).expect("group 0 always participates");
-                let secret = caps.get(compiled.secret_group).unwrap_or(whole);
+            let found = match compiled
+                .locality
+                .map(|l| windows(&l, text.as_bytes(), &candidate.hits))
+                .filter(|w| worth_windowing(w, text.len()))
+            {
+                Some(w) => self.timing[r as usize].find(compiled, text.as_bytes(), &w),
+                None => find_all(compiled, text.as_bytes()),
+            };
+            for (whole, secret) in found {
                 // Byte regexes may stop inside a multi-byte character; widen to whole ones.
-                let (start, end) = widen(text, whole.start(), whole.end());
-                let (s, e) = widen(text, secret.start(), secret.end());
+                let (start, end) = widen(text, whole.0, whole.1);
+                let (s, e) = widen(text, secret.0, secret.1);
                 let value = &text[s..e];
                 if value.is_empty() || !accept(rule, value, text, ctx, (start, end), (s, e)) {
                     continue;
@@ -184,6 +207,125 @@ impl Catalogue {
             }
         }
     }
+}
+
+/// A rule whose keywords occur in a text, with where they occur.
+struct Candidate {
+    rule: u32,
+    /// Byte ranges of the keyword hits (empty for keyword-less rules).
+    hits: Vec<(usize, usize)>,
+}
+
+/// A match's whole range and its secret's range.
+type Found = Vec<((usize, usize), (usize, usize))>;
+
+fn found(
+    compiled: &Compiled,
+    caps: &regex::bytes::Captures<'_>,
+) -> ((usize, usize), (usize, usize)) {
+    let whole = caps.get(0).expect("group 0 always participates");
+    let secret = caps.get(compiled.secret_group).unwrap_or(whole);
+    ((whole.start(), whole.end()), (secret.start(), secret.end()))
+}
+
+fn find_all(compiled: &Compiled, text: &[u8]) -> Found {
+    compiled
+        .regex
+        .captures_iter(text)
+        .map(|caps| found(compiled, &caps))
+        .collect()
+}
+
+/// The merged windows around `hits` that hold every match.
+fn windows(l: &Locality, text: &[u8], hits: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut w: Vec<(usize, usize)> = hits.iter().map(|&(s, e)| l.window(text, s, e)).collect();
+    w.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(w.len());
+    for (from, to) in w {
+        match merged.last_mut() {
+            // Windows one byte apart merge too: each is searched with one byte of look-ahead.
+            Some(last) if from <= last.1 + 1 => last.1 = last.1.max(to),
+            _ => merged.push((from, to)),
+        }
+    }
+    merged
+}
+
+/// Whether searching `windows` reads clearly less than one pass over the whole text.
+fn worth_windowing(windows: &[(usize, usize)], len: usize) -> bool {
+    // Each restart of the regex costs about as much as reading a few hundred bytes.
+    let cost: usize = windows.iter().map(|(a, b)| b - a + RESTART_COST).sum();
+    !windows.is_empty() && cost < len / 2
+}
+
+/// Searching windows is exact but not always faster: a regex that can skip to a literal of its
+/// own (`/` inside every match) reads a whole text faster than it restarts around hundreds of
+/// keyword hits. Which is faster depends on the rule and on the texts, so it is measured: every
+/// [`SAMPLE_EVERY`]th windowed search of a rule runs both ways (the results are the same) and
+/// adds up their times, and the others take the way that has been faster so far.
+#[derive(Default)]
+struct Timing {
+    searches: AtomicU64,
+    whole_ns: AtomicU64,
+    windows_ns: AtomicU64,
+}
+
+const SAMPLE_EVERY: u64 = 16;
+
+impl Timing {
+    fn find(&self, compiled: &Compiled, text: &[u8], windows: &[(usize, usize)]) -> Found {
+        let n = self.searches.fetch_add(1, Ordering::Relaxed);
+        if n.is_multiple_of(SAMPLE_EVERY) {
+            let t0 = Instant::now();
+            let whole = find_all(compiled, text);
+            let t1 = Instant::now();
+            let windowed = find_in_windows(compiled, text, windows);
+            let t2 = Instant::now();
+            self.whole_ns
+                .fetch_add((t1 - t0).as_nanos() as u64, Ordering::Relaxed);
+            self.windows_ns
+                .fetch_add((t2 - t1).as_nanos() as u64, Ordering::Relaxed);
+            debug_assert!(windowed.as_ref().is_none_or(|w| *w == whole));
+            return whole;
+        }
+        if self.windows_ns.load(Ordering::Relaxed) <= self.whole_ns.load(Ordering::Relaxed) {
+            if let Some(found) = find_in_windows(compiled, text, windows) {
+                return found;
+            }
+        }
+        find_all(compiled, text)
+    }
+}
+
+/// Bytes of reading that one restart of a regex search costs, roughly.
+const RESTART_COST: usize = 256;
+
+/// The same matches as [`find_all`], searching only `windows`, which hold every match (see
+/// [`Locality`]). Each window is searched with the text before it as look-behind and one byte
+/// after it as look-ahead, which is all `\b` and `$` need. A match that reaches past that byte
+/// could only come from cutting the text short: then `None`, and the caller searches it all.
+fn find_in_windows(compiled: &Compiled, text: &[u8], windows: &[(usize, usize)]) -> Option<Found> {
+    let mut out = Vec::new();
+    for &(from, to) in windows {
+        let hay = &text[..(to + 1).min(text.len())];
+        let mut at = from;
+        while at <= to {
+            let Some(caps) = compiled.regex.captures_at(hay, at) else {
+                break;
+            };
+            let (whole, secret) = found(compiled, &caps);
+            if whole.1 == hay.len() && hay.len() < text.len() {
+                return None;
+            }
+            out.push((whole, secret));
+            at = if whole.1 > whole.0 {
+                whole.1
+            } else {
+                whole.1 + 1
+            };
+        }
+    }
+    Some(out)
 }
 
 /// The smallest character-aligned range around `start..end`.
@@ -298,4 +440,60 @@ fn window(text: &str, start: usize, end: usize, lines: usize) -> &str {
         to += 1;
     }
     &text[from..to]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every built-in rule whose windows are proven gives the same matches searching only its
+    /// windows as searching the whole text, on texts made of its own examples among filler that
+    /// mentions its keywords elsewhere.
+    #[test]
+    fn windowed_search_finds_exactly_what_a_whole_search_finds() {
+        let rules: Vec<Rule> = super::super::catalogue::builtin_raw()
+            .expect("built-in rules parse")
+            .iter()
+            .map(|r| r.compile().expect("built-in rules compile"))
+            .collect();
+        let mut windowed = 0;
+        for rule in &rules {
+            let compiled = rule.compiled();
+            let Some(locality) = compiled.locality else {
+                continue;
+            };
+            windowed += 1;
+            let catalogue = Catalogue::new(vec![rule.clone()]).expect("one rule");
+            let mut text = String::new();
+            for (i, example) in rule
+                .examples
+                .iter()
+                .chain(&rule.negative_examples)
+                .enumerate()
+            {
+                for k in &rule.keywords {
+                    text.push_str(&format!("filler {i} mentions {k} in passing\n"));
+                }
+                text.push_str(&"padding without any of them\n".repeat(20));
+                text.push_str(example);
+                text.push('\n');
+            }
+            let hits: Vec<(usize, usize)> = catalogue
+                .candidates(&text)
+                .into_iter()
+                .flat_map(|c| c.hits)
+                .collect();
+            let whole = find_all(compiled, text.as_bytes());
+            let w = windows(&locality, text.as_bytes(), &hits);
+            if let Some(found) = find_in_windows(compiled, text.as_bytes(), &w) {
+                assert_eq!(found, whole, "{}", rule.id);
+            }
+            assert!(
+                rule.examples.is_empty() || !whole.is_empty(),
+                "{}: its examples match",
+                rule.id
+            );
+        }
+        assert!(windowed >= 20, "only {windowed} rules are windowed");
+    }
 }

@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod engine;
 pub mod filters;
+mod locality;
 pub mod memo;
 mod pieces;
 pub mod select;

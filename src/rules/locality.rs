@@ -1,0 +1,346 @@
+//! Where a rule's matches can lie relative to its keyword hits, worked out from the regex.
+//!
+//! The keyword prefilter says which rules can match a text; running each such rule's regex over
+//! the whole text was most of an audit's matching time (a notebook that mentions `pat` or `ac`
+//! once made two rules read all of it). When every match of a rule's regex must contain one of
+//! its keywords, and the match is bounded in length or cannot cross a line break, a match can
+//! only lie in a window around a keyword hit, and the regex needs to run only there. Both facts
+//! are proven from the parsed regex, never assumed: a rule that cannot be proven runs over the
+//! whole text as before, so windows change how much is read, never what is found.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// Matches longer than this are not worth windowing by length.
+const MAX_WINDOWED_LEN: usize = 2048;
+
+/// Matches that may hold more line breaks than this are not windowed by lines.
+const MAX_WINDOWED_NEWLINES: usize = 2;
+
+/// Expanding literal alternatives stops at this many strings.
+const MAX_STRINGS: usize = 64;
+
+/// Where the matches of a rule lie relative to the keyword hits in a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Locality {
+    /// Every match is at most this long.
+    pub max_len: Option<usize>,
+    /// No match holds more line breaks than this (0: matches stay within a line).
+    pub max_newlines: Option<usize>,
+}
+
+impl Locality {
+    /// The analysis for `pattern` (as compiled: ASCII classes, no Unicode) and its keywords
+    /// (lowercase); `None` when matches are not tied to keyword hits.
+    pub fn of(pattern: &str, keywords: &[String]) -> Option<Locality> {
+        if keywords.is_empty() {
+            return None;
+        }
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(pattern)
+            .ok()?;
+        if !covers(&hir, keywords) || has_literal_prefix(&hir) {
+            return None;
+        }
+        let locality = Locality {
+            max_len: hir
+                .properties()
+                .maximum_len()
+                .filter(|&n| n <= MAX_WINDOWED_LEN),
+            max_newlines: newlines(&hir).filter(|&n| n <= MAX_WINDOWED_NEWLINES),
+        };
+        (locality.max_len.is_some() || locality.max_newlines.is_some()).then_some(locality)
+    }
+
+    /// The byte range a match containing the keyword hit `start..end` must lie in.
+    pub fn window(&self, text: &[u8], start: usize, end: usize) -> (usize, usize) {
+        let (mut from, mut to) = (0, text.len());
+        if let Some(n) = self.max_len {
+            from = end.saturating_sub(n);
+            to = (start + n).min(text.len());
+        }
+        if let Some(k) = self.max_newlines {
+            // A match holding the hit and at most k line breaks starts after the (k+1)th break
+            // before the hit and ends at or before the (k+1)th break after it.
+            let mut line_start = start;
+            for _ in 0..=k {
+                match memchr::memrchr(b'\n', &text[..line_start]) {
+                    Some(p) => line_start = p,
+                    None => {
+                        line_start = 0;
+                        break;
+                    }
+                }
+            }
+            if line_start > 0 || text.first() == Some(&b'\n') {
+                line_start += 1;
+            }
+            let mut line_end = end;
+            for i in 0..=k {
+                let from = if i == 0 { line_end } else { line_end + 1 };
+                match memchr::memchr(b'\n', &text[from.min(text.len())..]) {
+                    Some(p) => line_end = from + p,
+                    None => {
+                        line_end = text.len();
+                        break;
+                    }
+                }
+            }
+            from = from.max(line_start.min(start));
+            to = to.min(line_end.max(end));
+        }
+        (from, to)
+    }
+}
+
+/// Whether the regex engine can skip to a literal every match starts with: it then finds
+/// matches faster over the whole text than by being restarted around each keyword hit.
+/// (The same test the regex engine makes when it picks a prefilter.)
+fn has_literal_prefix(hir: &Hir) -> bool {
+    use regex_automata::util::prefilter::Prefilter;
+    Prefilter::from_hir_prefix(regex_automata::MatchKind::LeftmostFirst, hir)
+        .is_some_and(|p| p.is_fast())
+}
+
+/// Whether every match of `hir` contains one of `keywords` (ASCII case-insensitively).
+fn covers(hir: &Hir, keywords: &[String]) -> bool {
+    if let Some(set) = strings(hir) {
+        return !set.is_empty() && set.iter().all(|s| has_keyword(s, keywords));
+    }
+    match hir.kind() {
+        HirKind::Capture(c) => covers(&c.sub, keywords),
+        HirKind::Repetition(r) => r.min >= 1 && covers(&r.sub, keywords),
+        HirKind::Alternation(alts) => alts.iter().all(|a| covers(a, keywords)),
+        HirKind::Concat(parts) => {
+            if parts.iter().any(|p| covers(p, keywords)) {
+                return true;
+            }
+            // A keyword may be spelled by consecutive parts (`auth`, `_?`, `token`).
+            for i in 0..parts.len() {
+                let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+                for part in &parts[i..] {
+                    let Some(next) = strings(part).and_then(|s| product(&run, &s)) else {
+                        break;
+                    };
+                    run = next;
+                    if run.iter().all(|s| has_keyword(s, keywords)) {
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+fn has_keyword(s: &[u8], keywords: &[String]) -> bool {
+    keywords
+        .iter()
+        .any(|k| !k.is_empty() && s.windows(k.len()).any(|w| w == k.as_bytes()))
+}
+
+/// Every string `hir` can match, lowercased, when they are few and `hir` has no repetition
+/// beyond a couple of copies.
+fn strings(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(vec![Vec::new()]),
+        HirKind::Literal(l) => Some(vec![l.0.to_ascii_lowercase()]),
+        HirKind::Class(c) => {
+            let mut bytes: Vec<u8> = Vec::new();
+            match c {
+                Class::Bytes(b) => {
+                    for r in b.ranges() {
+                        if (r.end() - r.start()) as usize >= MAX_STRINGS {
+                            return None;
+                        }
+                        bytes.extend((r.start()..=r.end()).map(|x| x.to_ascii_lowercase()));
+                    }
+                }
+                Class::Unicode(u) => {
+                    for r in u.ranges() {
+                        if !r.end().is_ascii() || (r.end() as u32 - r.start() as u32) >= 64 {
+                            return None;
+                        }
+                        bytes.extend(
+                            (r.start() as u8..=r.end() as u8).map(|x| x.to_ascii_lowercase()),
+                        );
+                    }
+                }
+            }
+            bytes.sort_unstable();
+            bytes.dedup();
+            (bytes.len() <= 4).then(|| bytes.into_iter().map(|b| vec![b]).collect())
+        }
+        HirKind::Capture(c) => strings(&c.sub),
+        HirKind::Repetition(r) => {
+            let max = r.max?;
+            if max > 2 {
+                return None;
+            }
+            let one = strings(&r.sub)?;
+            let mut out = Vec::new();
+            let mut copies: Vec<Vec<u8>> = vec![Vec::new()];
+            for n in 0..=max {
+                if n >= r.min {
+                    out.extend(copies.iter().cloned());
+                }
+                copies = product(&copies, &one)?;
+            }
+            dedup(out)
+        }
+        HirKind::Concat(parts) => {
+            let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+            for p in parts {
+                out = product(&out, &strings(p)?)?;
+            }
+            Some(out)
+        }
+        HirKind::Alternation(alts) => {
+            let mut out = Vec::new();
+            for a in alts {
+                out.extend(strings(a)?);
+            }
+            dedup(out)
+        }
+    }
+}
+
+fn product(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if a.len() * b.len() > MAX_STRINGS {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            let mut s = x.clone();
+            s.extend_from_slice(y);
+            out.push(s);
+        }
+    }
+    Some(out)
+}
+
+fn dedup(mut v: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
+    v.sort_unstable();
+    v.dedup();
+    (v.len() <= MAX_STRINGS).then_some(v)
+}
+
+/// The most line breaks a match of `hir` can hold, if bounded.
+fn newlines(hir: &Hir) -> Option<usize> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(l) => Some(l.0.iter().filter(|&&b| b == b'\n').count()),
+        HirKind::Class(Class::Bytes(b)) => Some(usize::from(
+            b.ranges()
+                .iter()
+                .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        )),
+        HirKind::Class(Class::Unicode(u)) => Some(usize::from(
+            u.ranges()
+                .iter()
+                .any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        )),
+        HirKind::Capture(c) => newlines(&c.sub),
+        HirKind::Repetition(r) => match (newlines(&r.sub)?, r.max) {
+            (0, _) => Some(0),
+            (_, Some(0)) => Some(0),
+            (n, Some(max)) => n.checked_mul(max as usize),
+            (_, None) => None,
+        },
+        HirKind::Concat(parts) => parts
+            .iter()
+            .try_fold(0usize, |sum, p| Some(sum + newlines(p)?)),
+        HirKind::Alternation(alts) => alts
+            .iter()
+            .try_fold(0usize, |most, a| Some(most.max(newlines(a)?))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(pattern: &str, keywords: &[&str]) -> Option<Locality> {
+        let keywords: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
+        Locality::of(&crate::rules::catalogue::ascii_classes(pattern), &keywords)
+    }
+
+    #[test]
+    fn a_keyword_inside_every_match_ties_matches_to_hits() {
+        let l = of(r"\b([0-9]{13}:[a-f0-9]{32})\b", &[":"]).expect("windowed");
+        assert_eq!(l.max_len, Some(46));
+        assert_eq!(l.max_newlines, Some(0));
+        // Spelled across optional parts and case-insensitive letters.
+        assert!(of(
+            r"(?i)[a-z]*auth_?token[ \t]*=[ \t]*([a-f0-9]{32})",
+            &["auth_token", "authtoken"]
+        )
+        .is_some());
+        // Every alternative has to carry a keyword.
+        assert!(of(r"[a-z]?(?:key-|tok_)[a-f0-9]{32}", &["key-", "tok_"]).is_some());
+        assert!(of(r"[a-z]?(?:key-|tok_)[a-f0-9]{32}", &["key-"]).is_none());
+    }
+
+    #[test]
+    fn a_literal_prefix_is_left_to_the_regex_engine() {
+        assert!(of(r"\b(AC[a-f0-9]{32})\b", &["ac"]).is_none());
+        assert!(of(r"(?:^|[^a-z])(AC[a-f0-9]{32})\b", &["ac"]).is_some());
+    }
+
+    #[test]
+    fn keywords_that_only_gate_the_text_do_not_window() {
+        // The keyword is context, not part of the match.
+        assert!(of(r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b", &["ssn"]).is_none());
+        // An optional keyword proves nothing.
+        assert!(of(r"(?:twilio_)?[a-f0-9]{32}", &["twilio"]).is_none());
+        assert!(of(r"x{0,3}[a-f]{8}", &["x"]).is_none());
+        assert!(of(r"[a-f]{8}", &[]).is_none());
+    }
+
+    #[test]
+    fn unbounded_matches_that_cross_lines_do_not_window() {
+        assert!(of(r"[a-z]*token\s*=\s*(\S+)", &["token"]).is_none());
+        let l = of(r"[a-z]*token[ \t]*=[ \t]*([^\s]+)", &["token"]).expect("one line");
+        assert_eq!(l.max_len, None);
+        assert_eq!(l.max_newlines, Some(0));
+        let l = of(
+            r"(?:^|\s)[a-z]*token[ \t]*=[ \t]*([^\s]+)(?:$|\s)",
+            &["token"],
+        )
+        .expect("two");
+        assert_eq!(l.max_newlines, Some(2));
+        let l = of(r"[a-z]?token\s{0,4}=\s{0,4}([a-z]{8})", &["token"]).expect("bounded");
+        assert_eq!(l.max_len, Some(23));
+        assert_eq!(l.max_newlines, None);
+        assert!(of(r"[a-z]?token\s{0,4}=\s*([a-z]{8})", &["token"]).is_none());
+    }
+
+    #[test]
+    fn windows_hold_every_match_around_a_hit() {
+        let text = b"first line\nsecret: tok_0123abcd here\nlast";
+        let hit = 19; // "tok_"
+        let lines = |k| Locality {
+            max_len: None,
+            max_newlines: Some(k),
+        };
+        assert_eq!(lines(0).window(text, hit, hit + 4), (11, 36));
+        // One more line each way, line breaks included.
+        assert_eq!(lines(1).window(text, hit, hit + 4), (0, text.len()));
+        let both = Locality {
+            max_len: Some(12),
+            max_newlines: Some(0),
+        };
+        assert_eq!(both.window(text, hit, hit + 4), (11, 31));
+        let bounded = Locality {
+            max_len: Some(30),
+            max_newlines: None,
+        };
+        assert_eq!(bounded.window(text, hit, hit + 4), (0, text.len()));
+        let middle = b"a\nb\nc token d\ne\nf";
+        assert_eq!(lines(1).window(middle, 6, 11), (2, 15));
+    }
+}
