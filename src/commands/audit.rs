@@ -51,7 +51,9 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         // Sizes are counted as blobs are read.
         skip_sizes: true,
     };
-    let inventory = Inventory::build(&repo, &options)?;
+    // Commit and tag messages are read and scanned while the trees are listed.
+    let (inventory, messages) =
+        Inventory::build_with(&repo, &options, |walked| scan_messages(scanner, &walked))?;
     let stats = inventory.stats();
     let mut report = AuditReport {
         commits: stats.commits,
@@ -65,11 +67,8 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         .diagnostics
         .extend(inventory.notices().iter().cloned().map(Diagnostic::from));
 
-    // 2. Scan each blob once, in parallel; commit and tag messages at the same time.
-    let ((findings, diagnostics, bytes, read), messages) = rayon::join(
-        || scan_blobs(scanner, &repo, &inventory, req.progress),
-        || scan_messages(scanner, &repo, &inventory),
-    );
+    // 2. Scan each blob once, in parallel.
+    let (findings, diagnostics, bytes, read) = scan_blobs(scanner, &repo, &inventory, req.progress);
     report.bytes = bytes;
     report.diagnostics.extend(diagnostics);
 
@@ -138,13 +137,9 @@ struct MessageFindings {
     found: Vec<(usize, Vec<Finding>)>,
 }
 
-fn scan_messages(
-    scanner: &Scanner,
-    repo: &history::Repo,
-    inventory: &Inventory,
-) -> MessageFindings {
+fn scan_messages(scanner: &Scanner, walked: &history::Walked<'_>) -> MessageFindings {
     use rayon::prelude::*;
-    let (messages, notices) = inventory.read_messages(repo);
+    let (messages, notices) = walked.read_messages();
     let found: Vec<(usize, Vec<Finding>)> = messages
         .par_iter()
         .enumerate()

@@ -26,39 +26,73 @@ pub struct Message {
     tip: Option<u32>,
 }
 
-impl Inventory {
-    /// Every walked commit's message and every annotated tag's message among the tips.
-    pub fn read_messages(&self, repo: &Repo) -> (Vec<Message>, Vec<Notice>) {
-        let local = repo.local(0);
-        let mut out = Vec::with_capacity(self.commits.len());
+/// The commits of a walk and the selected tips: enough to read their messages while the rest of
+/// the inventory is still being built (see [`Inventory::build_with`]).
+pub struct Walked<'a> {
+    pub(super) repo: &'a Repo,
+    pub(super) tips: &'a [super::Tip],
+    pub(super) commits: &'a [super::CommitNode],
+}
+
+impl Walked<'_> {
+    /// Every walked commit's message and every annotated tag's message among the tips, in walk
+    /// order (read on all cores).
+    pub fn read_messages(&self) -> (Vec<Message>, Vec<Notice>) {
+        use rayon::prelude::*;
+        let read: Vec<Result<Message, Notice>> = self
+            .commits
+            .par_iter()
+            .enumerate()
+            .with_min_len(256)
+            .map_init(
+                || self.repo.local(0),
+                |local, (i, c)| {
+                    local
+                        .find_commit(c.id)
+                        .map_err(|e| e.to_string())
+                        .and_then(|commit| {
+                            let text = commit.message_raw().map_err(|e| e.to_string())?.to_vec();
+                            let info = commit_info(&commit).map_err(|e| e.to_string())?;
+                            Ok(Message {
+                                label: format!("commit message of {}", info.short_id()),
+                                info,
+                                tag: false,
+                                text,
+                                commit: Some(i as u32),
+                                tip: None,
+                            })
+                        })
+                        .map_err(|e| unreadable(c.id, e))
+                },
+            )
+            .collect();
+        let mut out = Vec::with_capacity(read.len());
         let mut notices = Vec::new();
-        for (i, c) in self.commits.iter().enumerate() {
-            let read = local
-                .find_commit(c.id)
-                .map_err(|e| e.to_string())
-                .and_then(|commit| {
-                    let text = commit.message_raw().map_err(|e| e.to_string())?.to_vec();
-                    let info = commit_info(&commit).map_err(|e| e.to_string())?;
-                    Ok((text, info))
-                });
-            match read {
-                Ok((text, info)) => out.push(Message {
-                    label: format!("commit message of {}", info.short_id()),
-                    info,
-                    tag: false,
-                    text,
-                    commit: Some(i as u32),
-                    tip: None,
-                }),
-                Err(e) => notices.push(unreadable(c.id, e)),
+        for r in read {
+            match r {
+                Ok(m) => out.push(m),
+                Err(n) => notices.push(n),
             }
         }
+        let local = self.repo.local(0);
         for (i, tip) in self.tips.iter().enumerate() {
             if let Some(m) = tag_message(&local, &tip.name, i as u32) {
                 out.push(m);
             }
         }
         (out, notices)
+    }
+}
+
+impl Inventory {
+    /// Every walked commit's message and every annotated tag's message among the tips.
+    pub fn read_messages(&self, repo: &Repo) -> (Vec<Message>, Vec<Notice>) {
+        Walked {
+            repo,
+            tips: &self.tips,
+            commits: &self.commits,
+        }
+        .read_messages()
     }
 
     /// For each message: its parents-first rank (tags after every commit) and the refs whose

@@ -31,7 +31,7 @@ use crate::finding::DiagnosticKind;
 use crate::source::{CommitInfo, Notice};
 
 pub use attribute::{Attributed, Attribution, PathOrigin};
-pub use messages::Message;
+pub use messages::{Message, Walked};
 pub use read::ReadStats;
 pub use refset::{namespace, short, thousands, RefKind, RefSet, RefSets, RefSummary, RefTable};
 
@@ -349,7 +349,18 @@ pub struct Inventory {
 impl Inventory {
     /// Walks the selected history of `repo` and lists its unique blobs.
     pub fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> {
-        walk::build(repo, options)
+        walk::build(repo, options, |_| ()).map(|(inventory, ())| inventory)
+    }
+
+    /// [`Inventory::build`], running `alongside` on the walked commits while their trees are
+    /// listed: the tree listing leaves a core idle much of the time, and reading and scanning
+    /// commit messages fills it.
+    pub fn build_with<R: Send>(
+        repo: &Repo,
+        options: &Options,
+        alongside: impl FnOnce(Walked<'_>) -> R + Send,
+    ) -> Result<(Inventory, R), Error> {
+        walk::build(repo, options, alongside)
     }
 
     /// The unique blobs, ordered for fast reading (pack order), not by path.

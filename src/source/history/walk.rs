@@ -22,7 +22,11 @@ use super::{
     Stats, TipKind,
 };
 
-pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> {
+pub(super) fn build<R: Send>(
+    repo: &Repo,
+    options: &Options,
+    alongside: impl FnOnce(super::Walked<'_>) -> R + Send,
+) -> Result<(Inventory, R), Error> {
     let local = repo.local(super::PACK_CACHE_BYTES);
     let mut notices = Vec::new();
 
@@ -54,13 +58,25 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
         }
     }
     let hash = local.object_hash();
-    collector.walk(repo, hash, roots, &mut notices);
     // Its caches are not needed any more; free them before the next step allocates its own.
     drop(local);
-
-    // 4. Sizes, the size limit, and the reading order.
-    let trees_read = collector.trees_read;
-    let blobs = collector.finish(repo, options, &mut notices);
+    let walked = super::Walked {
+        repo,
+        tips: &tips,
+        commits: &commits,
+    };
+    let ((trees_read, blobs, mut tree_notices), beside) = rayon::join(
+        || {
+            let mut notices = Vec::new();
+            collector.walk(repo, hash, roots, &mut notices);
+            // 4. Sizes, the size limit, and the reading order.
+            let trees_read = collector.trees_read;
+            let blobs = collector.finish(repo, options, &mut notices);
+            (trees_read, blobs, notices)
+        },
+        || alongside(walked),
+    );
+    notices.append(&mut tree_notices);
     // Listing trees and blob headers touched most of the packs; none of it is needed as such.
     super::pages::release_mapped_packs();
 
@@ -70,14 +86,15 @@ pub(super) fn build(repo: &Repo, options: &Options) -> Result<Inventory, Error> 
         blobs: blobs.len(),
         blob_bytes: blobs.iter().filter_map(|b| b.size).sum(),
     };
-    Ok(Inventory {
+    let inventory = Inventory {
         tips,
         refs: ref_table,
         blobs,
         notices,
         commits,
         stats,
-    })
+    };
+    Ok((inventory, beside))
 }
 
 /// Walks from the commit tips, returning the commits with their trees, times and parents (as
