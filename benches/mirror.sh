@@ -27,13 +27,26 @@ measure() {
   e=$(date +%s%N)
   echo "$(( (e - s) / 1000000 )) $(tail -1 "$work/rss")"
 }
-row() { # name, command...
-  local name=$1 ms rss
-  shift
-  for _ in $(seq "$runs"); do measure "$@"; done > "$work/m"
-  ms=$(awk '{print $1}' "$work/m" | median)
-  rss=$(awk '{print $2}' "$work/m" | sort -n | tail -1)
-  printf '| %s | %.1f | %d |\n' "$name" "$(awk -v m="$ms" 'BEGIN {print m / 1000}')" "$((rss / 1024))"
+# The commands take turns, run after run, so that a noisy spell on a shared machine falls on all
+# of them alike rather than on whichever happened to be running.
+names=()
+commands=()
+add() { # name, command (one string for bash -c)
+  names+=("$1")
+  commands+=("$2")
+}
+table() {
+  local i r ms rss
+  for r in $(seq "$runs"); do
+    for i in "${!commands[@]}"; do
+      measure bash -c "${commands[$i]}" >> "$work/m$i"
+    done
+  done
+  for i in "${!commands[@]}"; do
+    ms=$(awk '{print $1}' "$work/m$i" | median)
+    rss=$(awk '{print $2}' "$work/m$i" | sort -n | tail -1)
+    printf '| %s | %.1f | %d |\n' "${names[$i]}" "$(awk -v m="$ms" 'BEGIN {print m / 1000}')" "$((rss / 1024))"
+  done
 }
 
 refs=$(git -C "$mirror" for-each-ref --format='%(refname)' | wc -l)
@@ -48,16 +61,16 @@ read -r audited blobs mb findings tips <<< "$summary"
 echo
 echo "Mirror: $mirror — $refs refs ($namespaces), $commits commits, $pack MB of packs"
 echo "nbguard audited $audited refs ($tips tips), $blobs unique blobs ($mb MB), $findings findings"
-echo "Median of $runs runs, peak RSS the largest; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Median of $runs runs (the commands taking turns), peak RSS the largest; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| what | seconds | peak RSS MB |"
 echo "|---|---:|---:|"
-row "git cat-file --batch-all-objects --batch" git -C "$mirror" cat-file --batch-all-objects --batch
-row "nbguard audit (all refs)" "$bin" audit --no-config --no-progress --repo "$mirror" --format json -o /dev/null
+export bin mirror work NOSEYPARKER
+add "git cat-file --batch-all-objects --batch" 'git -C "$mirror" cat-file --batch-all-objects --batch'
+add "nbguard audit (all refs)" '"$bin" audit --no-config --no-progress --repo "$mirror" --format json -o /dev/null'
 if [ -n "${NOSEYPARKER:-}" ]; then
   # A fresh datastore per run: Nosey Parker skips what a datastore has already seen.
-  export NOSEYPARKER work mirror
-  row "Nosey Parker scan (full history)" bash -c 'rm -rf "$work/np.db"; "$NOSEYPARKER" scan --datastore "$work/np.db" --git-history full --progress never "$mirror"'
-else
-  echo "| Nosey Parker | not measured (set NOSEYPARKER) | |"
+  add "Nosey Parker scan (full history)" 'rm -rf "$work/np.db"; "$NOSEYPARKER" scan --datastore "$work/np.db" --git-history full --progress never "$mirror"'
 fi
+table
+[ -n "${NOSEYPARKER:-}" ] || echo "| Nosey Parker | not measured (set NOSEYPARKER) | |"
