@@ -410,32 +410,10 @@ fn accept(
 
 /// The text from `lines` lines before `start` to `lines` lines after `end`.
 fn window(text: &str, start: usize, end: usize, lines: usize) -> &str {
-    let b = text.as_bytes();
-    let mut from = start;
-    for _ in 0..=lines {
-        match memchr::memrchr(b'\n', &b[..from]) {
-            Some(p) => from = p,
-            None => {
-                from = 0;
-                break;
-            }
-        }
-    }
-    let mut to = end;
-    for _ in 0..=lines {
-        match memchr::memchr(b'\n', &b[to.min(b.len())..]) {
-            Some(p) => to = to + p + 1,
-            None => {
-                to = b.len();
-                break;
-            }
-        }
-    }
-    let to = to.min(b.len());
+    let (mut from, mut to) = super::locality::lines_around(text.as_bytes(), start, end, lines);
     while !text.is_char_boundary(from) {
         from -= 1;
     }
-    let mut to = to;
     while !text.is_char_boundary(to) {
         to += 1;
     }

@@ -62,37 +62,40 @@ impl Locality {
             to = (start + n).min(text.len());
         }
         if let Some(k) = self.max_newlines {
-            // A match holding the hit and at most k line breaks starts after the (k+1)th break
-            // before the hit and ends at or before the (k+1)th break after it.
-            let mut line_start = start;
-            for _ in 0..=k {
-                match memchr::memrchr(b'\n', &text[..line_start]) {
-                    Some(p) => line_start = p,
-                    None => {
-                        line_start = 0;
-                        break;
-                    }
-                }
-            }
-            if line_start > 0 || text.first() == Some(&b'\n') {
-                line_start += 1;
-            }
-            let mut line_end = end;
-            for i in 0..=k {
-                let from = if i == 0 { line_end } else { line_end + 1 };
-                match memchr::memchr(b'\n', &text[from.min(text.len())..]) {
-                    Some(p) => line_end = from + p,
-                    None => {
-                        line_end = text.len();
-                        break;
-                    }
-                }
-            }
-            from = from.max(line_start.min(start));
-            to = to.min(line_end.max(end));
+            // A match holding the hit and at most k line breaks lies between the (k+1)th break
+            // before the hit and the (k+1)th after it (the breaks themselves are let in too).
+            let (line_start, line_end) = lines_around(text, start, end, k);
+            from = from.max(line_start);
+            to = to.min(line_end);
         }
         (from, to)
     }
+}
+
+/// The bytes from the (k+1)th line break before `start` to just after the (k+1)th line break at
+/// or after `end`: `start..end` with k whole lines on either side, their outer breaks included.
+pub(super) fn lines_around(text: &[u8], start: usize, end: usize, k: usize) -> (usize, usize) {
+    let mut from = start;
+    for _ in 0..=k {
+        match memchr::memrchr(b'\n', &text[..from]) {
+            Some(p) => from = p,
+            None => {
+                from = 0;
+                break;
+            }
+        }
+    }
+    let mut to = end;
+    for _ in 0..=k {
+        match memchr::memchr(b'\n', &text[to.min(text.len())..]) {
+            Some(p) => to = to + p + 1,
+            None => {
+                to = text.len();
+                break;
+            }
+        }
+    }
+    (from, to.min(text.len()))
 }
 
 /// Whether the regex engine can skip to a literal every match starts with: it then finds
@@ -327,7 +330,7 @@ mod tests {
             max_len: None,
             max_newlines: Some(k),
         };
-        assert_eq!(lines(0).window(text, hit, hit + 4), (11, 36));
+        assert_eq!(lines(0).window(text, hit, hit + 4), (10, 37));
         // One more line each way, line breaks included.
         assert_eq!(lines(1).window(text, hit, hit + 4), (0, text.len()));
         let both = Locality {
@@ -341,6 +344,6 @@ mod tests {
         };
         assert_eq!(bounded.window(text, hit, hit + 4), (0, text.len()));
         let middle = b"a\nb\nc token d\ne\nf";
-        assert_eq!(lines(1).window(middle, 6, 11), (2, 15));
+        assert_eq!(lines(1).window(middle, 6, 11), (1, 16));
     }
 }
