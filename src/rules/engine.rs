@@ -181,13 +181,15 @@ impl Catalogue {
                 continue;
             }
             let compiled = rule.compiled();
-            let found = match compiled
-                .locality
-                .map(|l| windows(&l, text.as_bytes(), &candidate.hits))
-                .filter(|w| worth_windowing(w, text.len()))
-            {
-                Some(w) => self.timing[r as usize].find(compiled, text.as_bytes(), &w),
-                None => find_all(compiled, text.as_bytes()),
+            let found = match compiled.locality {
+                // Each window costs at least a restart: with hits this dense, one pass is cheaper
+                // whatever the windows come to, and working them out would cost as much again.
+                Some(l) if candidate.hits.len() * RESTART_COST < text.len() / 2 => {
+                    self.timing[r as usize].find(compiled, text.as_bytes(), || {
+                        windows(&l, text.as_bytes(), &candidate.hits)
+                    })
+                }
+                _ => find_all(compiled, text.as_bytes()),
             };
             for (whole, secret) in found {
                 // Byte regexes may stop inside a multi-byte character; widen to whole ones.
@@ -273,23 +275,38 @@ struct Timing {
 const SAMPLE_EVERY: u64 = 16;
 
 impl Timing {
-    fn find(&self, compiled: &Compiled, text: &[u8], windows: &[(usize, usize)]) -> Found {
+    /// The matches of `compiled` in `text`, searching the windows `windows` works out (which
+    /// hold every match) or the whole text, whichever has been faster for this rule.
+    fn find(
+        &self,
+        compiled: &Compiled,
+        text: &[u8],
+        windows: impl FnOnce() -> Vec<(usize, usize)>,
+    ) -> Found {
+        let windowed = |windows: Vec<(usize, usize)>| {
+            worth_windowing(&windows, text.len())
+                .then(|| find_in_windows(compiled, text, &windows))
+                .flatten()
+        };
         let n = self.searches.fetch_add(1, Ordering::Relaxed);
         if n.is_multiple_of(SAMPLE_EVERY) {
             let t0 = Instant::now();
             let whole = find_all(compiled, text);
             let t1 = Instant::now();
-            let windowed = find_in_windows(compiled, text, windows);
+            // Working the windows out is part of what searching them costs; where they were not
+            // worth it, the whole search is too.
+            let found = windowed(windows());
             let t2 = Instant::now();
-            self.whole_ns
-                .fetch_add((t1 - t0).as_nanos() as u64, Ordering::Relaxed);
-            self.windows_ns
-                .fetch_add((t2 - t1).as_nanos() as u64, Ordering::Relaxed);
-            debug_assert!(windowed.as_ref().is_none_or(|w| *w == whole));
+            let whole_ns = (t1 - t0).as_nanos() as u64;
+            let windows_ns =
+                (t2 - t1).as_nanos() as u64 + if found.is_none() { whole_ns } else { 0 };
+            self.whole_ns.fetch_add(whole_ns, Ordering::Relaxed);
+            self.windows_ns.fetch_add(windows_ns, Ordering::Relaxed);
+            debug_assert!(found.as_ref().is_none_or(|w| *w == whole));
             return whole;
         }
         if self.windows_ns.load(Ordering::Relaxed) <= self.whole_ns.load(Ordering::Relaxed) {
-            if let Some(found) = find_in_windows(compiled, text, windows) {
+            if let Some(found) = windowed(windows()) {
                 return found;
             }
         }
@@ -410,7 +427,28 @@ fn accept(
 
 /// The text from `lines` lines before `start` to `lines` lines after `end`.
 fn window(text: &str, start: usize, end: usize, lines: usize) -> &str {
-    let (mut from, mut to) = super::locality::lines_around(text.as_bytes(), start, end, lines);
+    let b = text.as_bytes();
+    let mut from = start;
+    for _ in 0..=lines {
+        match memchr::memrchr(b'\n', &b[..from]) {
+            Some(p) => from = p,
+            None => {
+                from = 0;
+                break;
+            }
+        }
+    }
+    let mut to = end;
+    for _ in 0..=lines {
+        match memchr::memchr(b'\n', &b[to.min(b.len())..]) {
+            Some(p) => to = to + p + 1,
+            None => {
+                to = b.len();
+                break;
+            }
+        }
+    }
+    let mut to = to.min(b.len());
     while !text.is_char_boundary(from) {
         from -= 1;
     }
@@ -454,6 +492,9 @@ mod tests {
                 }
                 text.push_str(&"padding without any of them\n".repeat(20));
                 text.push_str(example);
+                text.push('\n');
+                // The same with blank lines where a name meets its value.
+                text.push_str(&example.replace("= ", "=\n\n  ").replace(": ", ":\n \n"));
                 text.push('\n');
             }
             let hits: Vec<(usize, usize)> = catalogue

@@ -1,20 +1,27 @@
 //! Where a rule's matches can lie relative to its keyword hits, worked out from the regex.
 //!
 //! The keyword prefilter says which rules can match a text; running each such rule's regex over
-//! the whole text was most of an audit's matching time (a notebook that mentions `pat` or `ac`
-//! once made two rules read all of it). When every match of a rule's regex must contain one of
-//! its keywords, and the match is bounded in length or cannot cross a line break, a match can
-//! only lie in a window around a keyword hit, and the regex needs to run only there. Both facts
-//! are proven from the parsed regex, never assumed: a rule that cannot be proven runs over the
-//! whole text as before, so windows change how much is read, never what is found.
+//! the whole text was most of an audit's matching time: the generic rules (`[A-Za-z0-9_.-]*` before
+//! `token`, `secret`, `key`…) have no literal for the regex engine to skip to, so every mention
+//! of `key` in a notebook made each of them read all of it. When every match of a rule's regex
+//! must contain one of its keywords, and the match is bounded in length or in the line breaks it
+//! can cross, a match can only lie in a window around a keyword hit, and the regex needs to run
+//! only there. Both facts are proven from the parsed regex, never assumed: a rule that cannot be
+//! proven runs over the whole text as before, so windows change how much is read, never what is
+//! found.
+//!
+//! Line breaks are counted in *breaks*: a maximal run of whitespace holding one or more line
+//! breaks. `\s*` between a name and its value can cross any number of blank lines, but all of
+//! them within one such run, so `token\s*=\s*"…"` crosses at most two breaks however many
+//! empty lines it spans.
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// Matches longer than this are not worth windowing by length.
 const MAX_WINDOWED_LEN: usize = 2048;
 
-/// Matches that may hold more line breaks than this are not windowed by lines.
-const MAX_WINDOWED_NEWLINES: usize = 2;
+/// Matches that may cross more breaks than this are not windowed by lines.
+const MAX_WINDOWED_BREAKS: usize = 6;
 
 /// Expanding literal alternatives stops at this many strings.
 const MAX_STRINGS: usize = 64;
@@ -24,8 +31,9 @@ const MAX_STRINGS: usize = 64;
 pub struct Locality {
     /// Every match is at most this long.
     pub max_len: Option<usize>,
-    /// No match holds more line breaks than this (0: matches stay within a line).
-    pub max_newlines: Option<usize>,
+    /// No match crosses more breaks (whitespace runs holding line breaks) than this; 0: matches
+    /// stay within a line.
+    pub max_breaks: Option<usize>,
 }
 
 impl Locality {
@@ -49,9 +57,9 @@ impl Locality {
                 .properties()
                 .maximum_len()
                 .filter(|&n| n <= MAX_WINDOWED_LEN),
-            max_newlines: newlines(&hir).filter(|&n| n <= MAX_WINDOWED_NEWLINES),
+            max_breaks: breaks(&hir).filter(|&n| n <= MAX_WINDOWED_BREAKS),
         };
-        (locality.max_len.is_some() || locality.max_newlines.is_some()).then_some(locality)
+        (locality.max_len.is_some() || locality.max_breaks.is_some()).then_some(locality)
     }
 
     /// The byte range a match containing the keyword hit `start..end` must lie in.
@@ -61,41 +69,56 @@ impl Locality {
             from = end.saturating_sub(n);
             to = (start + n).min(text.len());
         }
-        if let Some(k) = self.max_newlines {
-            // A match holding the hit and at most k line breaks lies between the (k+1)th break
-            // before the hit and the (k+1)th after it (the breaks themselves are let in too).
-            let (line_start, line_end) = lines_around(text, start, end, k);
-            from = from.max(line_start);
-            to = to.min(line_end);
+        if let Some(k) = self.max_breaks {
+            from = from.max(breaks_before(text, start, k));
+            to = to.min(breaks_after(text, end, k));
         }
         (from, to)
     }
 }
 
-/// The bytes from the (k+1)th line break before `start` to just after the (k+1)th line break at
-/// or after `end`: `start..end` with k whole lines on either side, their outer breaks included.
-pub(super) fn lines_around(text: &[u8], start: usize, end: usize, k: usize) -> (usize, usize) {
-    let mut from = start;
-    for _ in 0..=k {
-        match memchr::memrchr(b'\n', &text[..from]) {
-            Some(p) => from = p,
-            None => {
-                from = 0;
-                break;
-            }
+/// The whitespace a break is made of (a superset of every class [`breaks`] counts as one).
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// Where a match holding `start` and crossing at most `k` breaks can begin: at the last line
+/// break of the (k+1)th break before `start`, or later.
+fn breaks_before(text: &[u8], start: usize, k: usize) -> usize {
+    let mut at = start;
+    for crossed in 0..=k {
+        let Some(newline) = memchr::memrchr(b'\n', &text[..at]) else {
+            return 0;
+        };
+        if crossed == k {
+            return newline;
+        }
+        at = newline;
+        while at > 0 && is_space(text[at - 1]) {
+            at -= 1;
         }
     }
-    let mut to = end;
-    for _ in 0..=k {
-        match memchr::memchr(b'\n', &text[to.min(text.len())..]) {
-            Some(p) => to = to + p + 1,
-            None => {
-                to = text.len();
-                break;
-            }
+    unreachable!("the loop returns on its last round")
+}
+
+/// Where a match holding `end` and crossing at most `k` breaks must have ended: just after the
+/// first line break of the (k+1)th break after `end`, or earlier.
+fn breaks_after(text: &[u8], end: usize, k: usize) -> usize {
+    let mut at = end;
+    for crossed in 0..=k {
+        let Some(newline) = memchr::memchr(b'\n', &text[at.min(text.len())..]).map(|p| at + p)
+        else {
+            return text.len();
+        };
+        if crossed == k {
+            return newline + 1;
+        }
+        at = newline + 1;
+        while at < text.len() && is_space(text[at]) {
+            at += 1;
         }
     }
-    (from, to.min(text.len()))
+    unreachable!("the loop returns on its last round")
 }
 
 /// Whether the regex engine can skip to a literal every match starts with: it then finds
@@ -232,34 +255,48 @@ fn dedup(mut v: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
     (v.len() <= MAX_STRINGS).then_some(v)
 }
 
-/// The most line breaks a match of `hir` can hold, if bounded.
-fn newlines(hir: &Hir) -> Option<usize> {
+/// The most breaks a match of `hir` can cross, if bounded. A repetition of a class of
+/// whitespace matches one run of it, so it crosses one break at most however long it is.
+fn breaks(hir: &Hir) -> Option<usize> {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Some(0),
         HirKind::Literal(l) => Some(l.0.iter().filter(|&&b| b == b'\n').count()),
-        HirKind::Class(Class::Bytes(b)) => Some(usize::from(
-            b.ranges()
-                .iter()
-                .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
-        )),
-        HirKind::Class(Class::Unicode(u)) => Some(usize::from(
-            u.ranges()
-                .iter()
-                .any(|r| r.start() <= '\n' && '\n' <= r.end()),
-        )),
-        HirKind::Capture(c) => newlines(&c.sub),
-        HirKind::Repetition(r) => match (newlines(&r.sub)?, r.max) {
-            (0, _) => Some(0),
-            (_, Some(0)) => Some(0),
-            (n, Some(max)) => n.checked_mul(max as usize),
-            (_, None) => None,
+        HirKind::Class(c) => Some(usize::from(class_has(c, |b| b == b'\n'))),
+        HirKind::Capture(c) => breaks(&c.sub),
+        HirKind::Repetition(r) => match (breaks(&r.sub)?, r.max, r.sub.kind()) {
+            (0, _, _) | (_, Some(0), _) => Some(0),
+            (_, _, HirKind::Class(c)) if class_all(c, is_space) => Some(1),
+            (n, Some(max), _) => n.checked_mul(max as usize),
+            (_, None, _) => None,
         },
         HirKind::Concat(parts) => parts
             .iter()
-            .try_fold(0usize, |sum, p| Some(sum + newlines(p)?)),
+            .try_fold(0usize, |sum, p| Some(sum + breaks(p)?)),
         HirKind::Alternation(alts) => alts
             .iter()
-            .try_fold(0usize, |most, a| Some(most.max(newlines(a)?))),
+            .try_fold(0usize, |most, a| Some(most.max(breaks(a)?))),
+    }
+}
+
+/// Whether some byte of the class passes `f` (non-ASCII members never do).
+fn class_has(c: &Class, f: impl Fn(u8) -> bool) -> bool {
+    match c {
+        Class::Bytes(b) => b.ranges().iter().any(|r| (r.start()..=r.end()).any(&f)),
+        Class::Unicode(u) => u
+            .ranges()
+            .iter()
+            .any(|r| (r.start() as u32..=(r.end() as u32).min(0x7f)).any(|x| f(x as u8))),
+    }
+}
+
+/// Whether every member of the class is a byte passing `f`.
+fn class_all(c: &Class, f: impl Fn(u8) -> bool) -> bool {
+    match c {
+        Class::Bytes(b) => b.ranges().iter().all(|r| (r.start()..=r.end()).all(&f)),
+        Class::Unicode(u) => u
+            .ranges()
+            .iter()
+            .all(|r| r.end().is_ascii() && (r.start() as u8..=r.end() as u8).all(&f)),
     }
 }
 
@@ -276,7 +313,7 @@ mod tests {
     fn a_keyword_inside_every_match_ties_matches_to_hits() {
         let l = of(r"\b([0-9]{13}:[a-f0-9]{32})\b", &[":"]).expect("windowed");
         assert_eq!(l.max_len, Some(46));
-        assert_eq!(l.max_newlines, Some(0));
+        assert_eq!(l.max_breaks, Some(0));
         // Spelled across optional parts and case-insensitive letters.
         assert!(of(
             r"(?i)[a-z]*auth_?token[ \t]*=[ \t]*([a-f0-9]{32})",
@@ -305,21 +342,28 @@ mod tests {
     }
 
     #[test]
-    fn unbounded_matches_that_cross_lines_do_not_window() {
-        assert!(of(r"[a-z]*token\s*=\s*(\S+)", &["token"]).is_none());
+    fn line_breaks_are_counted_in_whitespace_runs() {
+        assert!(of(r"[a-z]*token=[^;]*;", &["token"]).is_none());
+        // Each whitespace run is one break, however many blank lines it spans.
+        let l = of(r"[a-z]*token\s*=\s*(\S+)", &["token"]).expect("two breaks");
+        assert_eq!(l.max_breaks, Some(2));
         let l = of(r"[a-z]*token[ \t]*=[ \t]*([^\s]+)", &["token"]).expect("one line");
         assert_eq!(l.max_len, None);
-        assert_eq!(l.max_newlines, Some(0));
+        assert_eq!(l.max_breaks, Some(0));
         let l = of(
-            r"(?:^|\s)[a-z]*token[ \t]*=[ \t]*([^\s]+)(?:$|\s)",
+            r"(?:^|[^a-z])[a-z]*token[ \t]*=[ \t]*([^\s]+)(?:$|[^a-z])",
             &["token"],
         )
         .expect("two");
-        assert_eq!(l.max_newlines, Some(2));
+        assert_eq!(l.max_breaks, Some(2));
         let l = of(r"[a-z]?token\s{0,4}=\s{0,4}([a-z]{8})", &["token"]).expect("bounded");
         assert_eq!(l.max_len, Some(23));
-        assert_eq!(l.max_newlines, None);
-        assert!(of(r"[a-z]?token\s{0,4}=\s*([a-z]{8})", &["token"]).is_none());
+        assert_eq!(l.max_breaks, Some(2));
+        // A class that is not all whitespace counts each line break it may take.
+        assert_eq!(
+            of(r"[a-z]?token(?:=|[:\n]){0,3}([a-z]{8})", &["token"]).and_then(|l| l.max_breaks),
+            Some(3)
+        );
     }
 
     #[test]
@@ -328,22 +372,25 @@ mod tests {
         let hit = 19; // "tok_"
         let lines = |k| Locality {
             max_len: None,
-            max_newlines: Some(k),
+            max_breaks: Some(k),
         };
         assert_eq!(lines(0).window(text, hit, hit + 4), (10, 37));
         // One more line each way, line breaks included.
         assert_eq!(lines(1).window(text, hit, hit + 4), (0, text.len()));
         let both = Locality {
             max_len: Some(12),
-            max_newlines: Some(0),
+            max_breaks: Some(0),
         };
         assert_eq!(both.window(text, hit, hit + 4), (11, 31));
         let bounded = Locality {
             max_len: Some(30),
-            max_newlines: None,
+            max_breaks: None,
         };
         assert_eq!(bounded.window(text, hit, hit + 4), (0, text.len()));
         let middle = b"a\nb\nc token d\ne\nf";
         assert_eq!(lines(1).window(middle, 6, 11), (1, 16));
+        // Blank lines and indentation between a name and its value are one break.
+        let spread = b"x = 1\ntoken\n\n   \n  = 'abc'\nnext\n";
+        assert_eq!(lines(1).window(spread, 6, 11), (0, 27));
     }
 }
