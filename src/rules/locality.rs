@@ -291,13 +291,11 @@ fn class_has(c: &Class, f: impl Fn(u8) -> bool) -> bool {
 
 /// Whether every member of the class is a byte passing `f`.
 fn class_all(c: &Class, f: impl Fn(u8) -> bool) -> bool {
-    match c {
-        Class::Bytes(b) => b.ranges().iter().all(|r| (r.start()..=r.end()).all(&f)),
-        Class::Unicode(u) => u
-            .ranges()
-            .iter()
-            .all(|r| r.end().is_ascii() && (r.start() as u8..=r.end() as u8).all(&f)),
-    }
+    let ascii = match c {
+        Class::Bytes(_) => true,
+        Class::Unicode(u) => u.ranges().iter().all(|r| r.end().is_ascii()),
+    };
+    ascii && !class_has(c, |b| !f(b))
 }
 
 #[cfg(test)]
