@@ -768,6 +768,27 @@ fn a_pack_the_audit_uses_little_of_is_not_walked() {
 }
 
 #[test]
+fn a_pack_with_a_very_large_object_is_read_by_lookups() {
+    let mut r = TestRepo::new();
+    versions_of_one_notebook(&mut r, 5);
+    // 40 MB that do not compress away: over the size a pack walk keeps chains of.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let big: String = (0..40 * 1024 * 1024 / 16)
+        .map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            format!("{x:016x}")
+        })
+        .collect();
+    r.write("data/large.txt", &big);
+    r.commit("large data");
+    r.git(&["gc", "-q"]);
+    let (notices, stats, read) = read_all_checked(&r, &r.inventory(&Options::default()));
+    assert!(notices.is_empty(), "{notices:?}");
+    assert_eq!(read, 6);
+    assert_eq!((stats.packs_walked, stats.looked_up), (0, 6));
+}
+
+#[test]
 fn a_corrupt_pack_entry_is_reported_and_every_other_blob_still_read() {
     let mut r = TestRepo::new();
     let contents: Vec<String> = (0..20)

@@ -10,7 +10,7 @@
 //!   a real mirror inflated five times the bytes the pack holds.
 //! - **Looking each blob up**, for everything else: packs the inventory uses little of (an
 //!   audit of one branch, of recent commits or of notebooks only), packs too large to index in
-//!   memory, loose objects, alternates, and whatever a pack walk could not decode (a corrupt
+//!   memory or holding objects too large to keep a chain of, loose objects, alternates, and whatever a pack walk could not decode (a corrupt
 //!   entry stops the walk; each blob it left is then looked up and, if unreadable, reported).
 //!   Workers take consecutive chunks of the (pack-ordered) blob list from a shared counter, so
 //!   each reads runs of neighbouring pack entries and its delta-base cache keeps paying off.
@@ -43,6 +43,12 @@ const WALK_SHARE: f64 = 1.0 / 3.0;
 /// Packs with more entries are not walked: the delta tree costs about 150 bytes per entry,
 /// and this keeps it near 150 MB.
 const WALK_MAX_ENTRIES: u32 = 1_000_000;
+
+/// Packs holding an entry larger than this are not walked. A walk keeps every resolved object
+/// on the path from a chain's base to the delta being resolved, so its memory grows with object
+/// size times chain depth; lookups hold one object (and a capped delta cache) at a time. Entry
+/// headers give the sizes without inflating anything (a delta's is its own, close to its base's).
+const WALK_MAX_ENTRY_BYTES: u64 = 32 << 20;
 
 /// How the blobs were read, for tests and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -137,6 +143,15 @@ fn worth_walking(bundle: &pack::Bundle, wanted: &Wanted<'_>) -> bool {
         .iter()
         .map(|e| (e.pack_offset, wanted.by_id.contains_key(&e.oid)))
         .collect();
+    let too_large = entries.iter().any(|&(offset, _)| {
+        bundle
+            .pack
+            .entry(offset)
+            .map_or(true, |e| e.decompressed_size > WALK_MAX_ENTRY_BYTES)
+    });
+    if too_large {
+        return false;
+    }
     entries.sort_unstable_by_key(|e| e.0);
     let end = bundle.pack.pack_end() as u64;
     let mut total = 0u64;
