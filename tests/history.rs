@@ -663,17 +663,24 @@ fn parallel_reading_yields_every_blob_with_its_content() {
     assert_eq!(seen.len(), 150);
 }
 
+/// Pseudo-random 64-bit values (a linear congruential generator): content that does not compress
+/// away, the same in every run.
+fn pseudo_random(seed: u64) -> impl Iterator<Item = u64> {
+    std::iter::successors(Some(seed), |x| {
+        Some(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1))
+    })
+    .skip(1)
+}
+
 /// Many versions of one notebook, each a small edit of the last: after `gc` most are deltas of
 /// one another, which is what a pack walk is for.
 fn versions_of_one_notebook(r: &mut TestRepo, n: usize) -> Vec<String> {
     // Varied enough not to compress to nothing, so that blobs are most of the pack (as in a
     // real notebook history) rather than commits and trees.
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let cells: Vec<String> = (0..400)
-        .map(|i| {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            format!("row_{i} = compute({:016x}, {:x})", x, x >> 21)
-        })
+    let cells: Vec<String> = pseudo_random(0x2545_f491_4f6c_dd1d)
+        .take(400)
+        .enumerate()
+        .map(|(i, x)| format!("row_{i} = compute({:016x}, {:x})", x, x >> 21))
         .collect();
     let mut versions = Vec::new();
     for v in 0..n {
@@ -772,12 +779,9 @@ fn a_pack_with_a_very_large_object_is_read_by_lookups() {
     let mut r = TestRepo::new();
     versions_of_one_notebook(&mut r, 5);
     // 40 MB that do not compress away: over the size a pack walk keeps chains of.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let big: String = (0..40 * 1024 * 1024 / 16)
-        .map(|_| {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            format!("{x:016x}")
-        })
+    let big: String = pseudo_random(0x9e37_79b9_7f4a_7c15)
+        .take(40 * 1024 * 1024 / 16)
+        .map(|x| format!("{x:016x}"))
         .collect();
     r.write("data/large.txt", &big);
     r.commit("large data");

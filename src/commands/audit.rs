@@ -104,10 +104,6 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         .extend(messages.notices.iter().cloned().map(Diagnostic::from));
     occurrences.extend(message_occurrences(&inventory, &messages, &mut sets));
     report.groups = AuditReport::group(occurrences, &mut sets);
-    // Blobs are scanned on several threads: the same audit gives the same report.
-    report
-        .diagnostics
-        .sort_by(|a, b| (&a.path, &a.commit, &a.message).cmp(&(&b.path, &b.commit, &b.message)));
     report.stats = WorkStats {
         tips: inventory.tips().len(),
         commits: stats.commits,
@@ -120,15 +116,18 @@ pub fn run(scanner: &Scanner, dir: &Path, req: &Request) -> Result<AuditReport, 
         tip_trees: attributed.tip_trees,
         ref_sets: sets.count(),
     };
-    report
-        .diagnostics
-        .sort_by(|a, b| (&a.path, a.kind.as_str()).cmp(&(&b.path, b.kind.as_str())));
+    // Blobs are scanned on several threads: the same audit gives the same report.
+    report.diagnostics.sort_by(|a, b| {
+        (&a.path, a.kind.as_str(), &a.commit, &a.message).cmp(&(
+            &b.path,
+            b.kind.as_str(),
+            &b.commit,
+            &b.message,
+        ))
+    });
     Ok(report)
 }
 
-/// Commit and tag messages, each scanned once for credentials (git metadata names people by
-/// design, so personal-data rules do not apply); the refs that reach a message are worked out
-/// only for messages with findings.
 /// Commit and tag messages, what could not be read of them, and the findings in each message
 /// that has any (by index into `messages`).
 struct MessageFindings {
@@ -137,6 +136,9 @@ struct MessageFindings {
     found: Vec<(usize, Vec<Finding>)>,
 }
 
+/// Commit and tag messages, each scanned once for credentials (git metadata names people by
+/// design, so personal-data rules do not apply); the refs that reach a message are worked out
+/// later, only for messages with findings.
 fn scan_messages(scanner: &Scanner, walked: &history::Walked<'_>) -> MessageFindings {
     use rayon::prelude::*;
     let (messages, notices) = walked.read_messages();

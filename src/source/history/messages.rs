@@ -85,16 +85,6 @@ impl Walked<'_> {
 }
 
 impl Inventory {
-    /// Every walked commit's message and every annotated tag's message among the tips.
-    pub fn read_messages(&self, repo: &Repo) -> (Vec<Message>, Vec<Notice>) {
-        Walked {
-            repo,
-            tips: &self.tips,
-            commits: &self.commits,
-        }
-        .read_messages()
-    }
-
     /// For each message: its parents-first rank (tags after every commit) and the refs whose
     /// history holds it. Costs one pass over the commit graph per message asked for.
     pub fn reach(&self, messages: &[&Message], sets: &mut RefSets) -> Vec<(u32, RefSet)> {

@@ -133,7 +133,8 @@ pub(super) fn pack_index_paths(objects: &std::path::Path) -> Vec<PathBuf> {
 }
 
 /// Whether the wanted blobs hold at least [`WALK_SHARE`] of the pack's entry bytes (an entry's
-/// size is the distance to the next entry's offset).
+/// size is the distance to the next entry's offset) and no entry is over
+/// [`WALK_MAX_ENTRY_BYTES`].
 fn worth_walking(bundle: &pack::Bundle, wanted: &Wanted<'_>) -> bool {
     let index = &bundle.index;
     if index.num_objects() == 0 || index.num_objects() > WALK_MAX_ENTRIES {
@@ -143,15 +144,6 @@ fn worth_walking(bundle: &pack::Bundle, wanted: &Wanted<'_>) -> bool {
         .iter()
         .map(|e| (e.pack_offset, wanted.by_id.contains_key(&e.oid)))
         .collect();
-    let too_large = entries.iter().any(|&(offset, _)| {
-        bundle
-            .pack
-            .entry(offset)
-            .map_or(true, |e| e.decompressed_size > WALK_MAX_ENTRY_BYTES)
-    });
-    if too_large {
-        return false;
-    }
     entries.sort_unstable_by_key(|e| e.0);
     let end = bundle.pack.pack_end() as u64;
     let mut total = 0u64;
@@ -164,7 +156,16 @@ fn worth_walking(bundle: &pack::Bundle, wanted: &Wanted<'_>) -> bool {
             ours += size;
         }
     }
-    total > 0 && ours as f64 >= WALK_SHARE * total as f64
+    if total == 0 || (ours as f64) < WALK_SHARE * total as f64 {
+        return false;
+    }
+    // Only for a pack about to be walked: reading every entry header touches all of it.
+    !entries.iter().any(|&(offset, _)| {
+        bundle
+            .pack
+            .entry(offset)
+            .map_or(true, |e| e.decompressed_size > WALK_MAX_ENTRY_BYTES)
+    })
 }
 
 /// Decodes every entry of the pack once, handing over the wanted blobs.
